@@ -1,0 +1,1 @@
+"""Coachbot: the application (settings, coaching domain, services, rendering, CLI)."""

@@ -1,0 +1,60 @@
+"""Small Block Kit builders that cannot exceed Slack's per-element limits (they truncate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import block_limits as L
+from bot.text import truncate
+
+Block = dict[str, Any]
+
+
+def plain(text: str, limit: int = L.PLAIN_LABEL) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+
+
+def mrkdwn(text: str, limit: int = L.SECTION_TEXT) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": truncate(text, limit)}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": plain(text, L.HEADER_TEXT)}
+
+
+def section(text: str, accessory: dict[str, Any] | None = None) -> Block:
+    block: Block = {"type": "section", "text": mrkdwn(text)}
+    if accessory:
+        block["accessory"] = accessory
+    return block
+
+
+def fields(pairs: list[tuple[str, str]]) -> list[Block]:
+    """Label/value pairs as sections of at most ten fields each."""
+    items = [mrkdwn(f"*{label}*\n{value}", L.FIELD_TEXT) for label, value in pairs]
+    return [{"type": "section", "fields": items[i : i + L.FIELDS_PER_SECTION]}
+            for i in range(0, len(items), L.FIELDS_PER_SECTION)]
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts[: L.CONTEXT_ELEMENTS]]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(text: str, action_id: str, value: str = "", style: str | None = None) -> dict[str, Any]:
+    b: dict[str, Any] = {"type": "button", "text": plain(text, L.BUTTON_TEXT), "action_id": action_id}
+    if value:
+        b["value"] = value[: L.BUTTON_VALUE]
+    if style:
+        b["style"] = style
+    return b
+
+
+def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements[: L.ACTIONS_ELEMENTS])}
+    if block_id:
+        block["block_id"] = block_id
+    return block

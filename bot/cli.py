@@ -1,0 +1,154 @@
+"""The `coachbot` command: run, migrate, import."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.playbook import Playbook, PlaybookError, load_playbook
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_CONFIG = 2
+log = logging.getLogger("coachbot")
+
+
+def _fail(lines: Sequence[str], code: int = EXIT_CONFIG) -> int:
+    for line in lines:
+        print(f"coachbot: {line}", file=sys.stderr)
+    return code
+
+
+def _settings(required: Sequence[str]) -> Settings:
+    return load_settings(required=required)
+
+
+def _playbook(settings: Settings) -> Playbook:
+    return load_playbook(settings.playbook_path or None)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from storage.db import make_engine
+    from storage.migrate import current_revision, upgrade
+
+    settings = _settings([])
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    after = current_revision(engine)
+    print(f"database schema at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.roster_import import ImportRejected, apply_rows, read_rows, validate_rows
+    from bot.slack_client import make_web_client
+    from bot.slack_users import fetch_user, fetch_user_by_email
+    from storage.db import make_engine, session_scope
+    from storage.migrate import upgrade
+
+    settings = _settings(["SLACK_BOT_TOKEN"])
+    playbook = _playbook(settings)
+    client = make_web_client(settings)
+    try:
+        team_id = args.team or client.auth_test()["team_id"]
+    except SlackApiError as exc:
+        return _fail([f"Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN"], 1)
+    cache: dict[str, object] = {}
+
+    def resolve(ref: str):  # type: ignore[no-untyped-def]
+        if ref not in cache:
+            cache[ref] = fetch_user_by_email(client, ref) if "@" in ref else fetch_user(client, ref)
+        return cache[ref]
+
+    try:
+        rows = validate_rows(read_rows(args.file), playbook, resolve, team_id)
+    except ImportRejected as rejected:
+        print(f"coachbot: {args.file} was not imported; nothing was changed. Fix these and run it again:",
+              file=sys.stderr)
+        for err in rejected.errors:
+            print(f"  {err}", file=sys.stderr)
+        return 1
+    except SlackApiError as exc:
+        return _fail([f"Slack lookup failed ({exc.response.get('error')}); nothing was imported"], 1)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        summary = apply_rows(session, team_id, rows)
+        if args.dry_run:
+            session.rollback()
+            print(f"dry run, nothing written. {summary.describe()}")
+            return 0
+    print(summary.describe())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from slack_bolt.error import BoltError
+
+    from bot.app import create_app
+    from bot.context import AppContext
+    from bot.logging_setup import configure_logging
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    required = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"] if args.http else ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
+    settings = _settings(required)
+    configure_logging(settings.log_level, settings.secrets())
+    playbook = _playbook(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    ctx = AppContext(settings=settings, engine=engine, playbook=playbook)
+    try:
+        app = create_app(ctx)
+    except BoltError as exc:
+        return _fail([f"could not start: {str(exc)[:200]} (is SLACK_BOT_TOKEN valid and SLACK_API_URL reachable?)"], 1)
+    if args.http:
+        from bot.http_server import make_wsgi_app, serve
+
+        serve(make_wsgi_app(app, engine), args.host, args.port)
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("connecting to Slack with Socket Mode")
+        SocketModeHandler(app, settings.app_token).start()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coachbot", description="Coachbot: weekly, wiring-based sales coaching in Slack."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot (Socket Mode by default)")
+    run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz instead")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
+    run.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+    run.set_defaults(func=cmd_run)
+    mig = sub.add_parser("migrate", help="apply database schema migrations and exit")
+    mig.set_defaults(func=cmd_migrate)
+    imp = sub.add_parser("import", help="import roster and assessment data from CSV or JSON")
+    imp.add_argument("file", help="a .csv or .json file (columns in the README)")
+    imp.add_argument("--team", help="Slack team id (default: the bot token's workspace)")
+    imp.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    imp.set_defaults(func=cmd_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:
+        return _fail([f"configuration error: {p}" for p in exc.problems])
+    except PlaybookError as exc:
+        return _fail([f"playbook {exc.source}: {p}" for p in exc.problems])
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""What every listener and job needs, built once by the app factory and handed to `register()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.playbook import Playbook
+from bot.settings import Settings
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    playbook: Playbook
+    clock: Callable[[], datetime] = field(default=system_clock)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)

@@ -1,0 +1,70 @@
+"""Who a Slack user id (or email) is, from the Web API, with the reasons one cannot be coached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    id: str
+    team_id: str
+    name: str
+    tz: str
+    email: str
+    is_bot: bool
+    deleted: bool
+    is_admin: bool
+
+    @classmethod
+    def from_api(cls, u: dict[str, Any]) -> SlackUser:
+        profile = u.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or u.get("real_name") or u.get("name", "")
+        return cls(
+            id=u["id"],
+            team_id=u.get("team_id", ""),
+            name=name,
+            tz=u.get("tz") or "",
+            email=profile.get("email") or "",
+            is_bot=bool(u.get("is_bot")) or u.get("id") == "USLACKBOT",
+            deleted=bool(u.get("deleted")),
+            is_admin=bool(u.get("is_admin") or u.get("is_owner") or u.get("is_primary_owner")),
+        )
+
+
+def fetch_user(client: WebClient, user_id: str) -> SlackUser | None:
+    """None when Slack does not know the id (or it belongs to a workspace we cannot see)."""
+    try:
+        resp = client.users_info(user=user_id)
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("user_not_found", "user_not_visible"):
+            return None
+        raise
+    return SlackUser.from_api(resp["user"])
+
+
+def fetch_user_by_email(client: WebClient, email: str) -> SlackUser | None:
+    try:
+        resp = client.users_lookupByEmail(email=email)
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("users_not_found", "user_not_found"):
+            return None
+        raise
+    return SlackUser.from_api(resp["user"])
+
+
+def coachable_problem(user: SlackUser | None, team_id: str, who: str = "That person") -> str | None:
+    """Why this user cannot be a rep or manager here, in words for the caller; None when fine."""
+    if user is None:
+        return f"{who} isn't a member of this workspace as far as Slack tells me."
+    if user.is_bot:
+        return f"{who} is a bot, and bots don't get coached."
+    if user.deleted:
+        return f"{who} has been deactivated in this workspace."
+    if team_id and user.team_id and user.team_id != team_id:
+        return f"{who} belongs to another workspace, and Coachbot only works within this one."
+    return None

@@ -1,0 +1,13 @@
+"""Slack listeners, grouped by kind. Each module has a `register(app, ctx)`."""
+
+from slack_bolt import App
+
+from bot.context import AppContext
+
+
+def register_all(app: App, ctx: AppContext) -> None:
+    from handlers import actions, commands, events
+
+    commands.register(app, ctx)
+    actions.register(app, ctx)
+    events.register(app, ctx)

@@ -1,0 +1,32 @@
+"""Workspace lifecycle events: an uninstall or revoked token stops all sending for that team."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+
+from bot.context import AppContext
+from storage import queries
+from storage.db import session_scope
+
+log = logging.getLogger("coachbot.events")
+
+
+def register(app: App, ctx: AppContext) -> None:
+    def deactivate(body: dict[str, Any], reason: str) -> None:
+        team_id = body.get("team_id", "")
+        with session_scope(ctx.engine) as session:
+            changed = queries.deactivate_workspace(session, team_id)
+        log.warning("workspace team=%s marked inactive (%s)%s", team_id, reason, "" if changed else ", already")
+
+    @app.event("app_uninstalled")
+    def on_uninstalled(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        deactivate(body, "app uninstalled")
+
+    @app.event("tokens_revoked")
+    def on_tokens_revoked(ack: Any, body: dict[str, Any]) -> None:
+        ack()
+        deactivate(body, "tokens revoked")

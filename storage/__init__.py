@@ -1,0 +1,1 @@
+"""Persistence: tables, engine set-up, migrations and typed queries. Knows nothing about Slack."""

@@ -1,0 +1,55 @@
+"""Apply schema migrations (Alembic) on start and from `coachbot migrate`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+PG_MIGRATION_LOCK = 727_001  # advisory lock id: one migrator at a time on a shared database
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(_config()).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`. Safe when two processes start at once."""
+    cfg = _config()
+    target = head_revision() if revision == "head" else revision
+    for attempt in range(3):
+        if current_revision(engine) == target:
+            return
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+            return
+        except Exception:
+            # Another process may have migrated between our check and our DDL (SQLite has no
+            # advisory lock); if the schema is now where we wanted it, that is success.
+            time.sleep(0.2 * (attempt + 1))
+            if current_revision(engine) == target:
+                return
+            if attempt == 2:
+                raise

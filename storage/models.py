@@ -1,0 +1,100 @@
+"""One SQLModel class per table. Every row carries the Slack team id it belongs to."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Workspace(SQLModel, table=True):
+    __tablename__ = "workspace"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, unique=True, max_length=32)
+    name: str = Field(default="", max_length=200)
+    active: bool = True
+    installed_at: datetime = Field(default_factory=utcnow)
+    uninstalled_at: datetime | None = None
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("team_id", "slack_user_id", name="uq_person_team_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    slack_user_id: str = Field(max_length=32)
+    email: str = Field(default="", max_length=254)
+    display_name: str = Field(default="", max_length=200)
+    role: str = Field(default="rep", max_length=16)  # rep | manager
+    tz: str = Field(default="", max_length=64)
+    manager_user_id: str | None = Field(default=None, max_length=32, index=True)
+    seat_id: int | None = Field(default=None, foreign_key="seat.id")
+    start_date: date | None = None
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Seat(SQLModel, table=True):
+    """A role on the team and the archetype it needs."""
+
+    __tablename__ = "seat"
+    __table_args__ = (UniqueConstraint("team_id", "name", name="uq_seat_team_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    name: str = Field(max_length=100)
+    archetype: str = Field(max_length=64)
+
+
+class WiringProfile(SQLModel, table=True):
+    """One assessment of a rep. A newer assessment adds a version; older ones stay readable."""
+
+    __tablename__ = "wiring_profile"
+    __table_args__ = (UniqueConstraint("person_id", "version", name="uq_wiring_person_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    version: int
+    archetype: str = Field(max_length=64)
+    coachability: int
+    drive: int
+    resilience: int
+    deal_killers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    gaps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    assessed_on: date | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ManagerRequest(SQLModel, table=True):
+    """A manager asking to coach a rep; the rep accepts or declines in a DM."""
+
+    __tablename__ = "manager_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    manager_user_id: str = Field(max_length=32)
+    rep_user_id: str = Field(max_length=32, index=True)
+    status: str = Field(default="pending", max_length=16)  # pending | accepted | declined
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+
+
+class ProcessedDelivery(SQLModel, table=True):
+    """Keys of requests already handled, so Slack's redeliveries are not processed twice."""
+
+    __tablename__ = "processed_delivery"
+    __table_args__ = (UniqueConstraint("team_id", "delivery_key", name="uq_delivery_team_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    delivery_key: str = Field(max_length=128)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,117 @@
+"""Typed queries. Every function takes the team id, so no read can cross workspaces."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from storage.models import ManagerRequest, Person, ProcessedDelivery, Seat, WiringProfile, Workspace
+
+
+def get_person(session: Session, team_id: str, user_id: str) -> Person | None:
+    return session.exec(
+        select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)
+    ).first()
+
+
+def reps_of(session: Session, team_id: str, manager_id: str) -> list[Person]:
+    return list(
+        session.exec(
+            select(Person)
+            .where(Person.team_id == team_id, Person.manager_user_id == manager_id, Person.active)
+            .order_by(Person.display_name)
+        )
+    )
+
+
+def latest_profile(session: Session, team_id: str, person_id: int) -> WiringProfile | None:
+    return session.exec(
+        select(WiringProfile)
+        .where(WiringProfile.team_id == team_id, WiringProfile.person_id == person_id)
+        .order_by(col(WiringProfile.version).desc())
+    ).first()
+
+
+def profile_versions(session: Session, team_id: str, person_id: int) -> list[WiringProfile]:
+    return list(
+        session.exec(
+            select(WiringProfile)
+            .where(WiringProfile.team_id == team_id, WiringProfile.person_id == person_id)
+            .order_by(col(WiringProfile.version))
+        )
+    )
+
+
+def get_seat(session: Session, team_id: str, seat_id: int | None) -> Seat | None:
+    if seat_id is None:
+        return None
+    return session.exec(select(Seat).where(Seat.team_id == team_id, Seat.id == seat_id)).first()
+
+
+def seat_by_name(session: Session, team_id: str, name: str) -> Seat | None:
+    return session.exec(select(Seat).where(Seat.team_id == team_id, Seat.name == name)).first()
+
+
+def get_workspace(session: Session, team_id: str) -> Workspace | None:
+    return session.exec(select(Workspace).where(Workspace.team_id == team_id)).first()
+
+
+def ensure_workspace(session: Session, team_id: str, name: str = "") -> Workspace:
+    ws = get_workspace(session, team_id)
+    if ws is None:
+        ws = Workspace(team_id=team_id, name=name)
+        session.add(ws)
+        session.flush()
+    elif not ws.active:
+        ws.active, ws.uninstalled_at = True, None
+        session.add(ws)
+    return ws
+
+
+def deactivate_workspace(session: Session, team_id: str) -> bool:
+    ws = get_workspace(session, team_id)
+    if ws is None or not ws.active:
+        return False
+    ws.active, ws.uninstalled_at = False, datetime.now(UTC)
+    session.add(ws)
+    return True
+
+
+def pending_request(session: Session, team_id: str, manager_id: str, rep_id: str) -> ManagerRequest | None:
+    return session.exec(
+        select(ManagerRequest).where(
+            ManagerRequest.team_id == team_id,
+            ManagerRequest.manager_user_id == manager_id,
+            ManagerRequest.rep_user_id == rep_id,
+            ManagerRequest.status == "pending",
+        )
+    ).first()
+
+
+def get_request(session: Session, team_id: str, request_id: int) -> ManagerRequest | None:
+    return session.exec(
+        select(ManagerRequest)
+        .where(ManagerRequest.team_id == team_id, ManagerRequest.id == request_id)
+        .with_for_update()  # a double-clicked Accept decides once
+    ).first()
+
+
+def claim_delivery(engine_session_factory, team_id: str, key: str) -> bool:  # type: ignore[no-untyped-def]
+    """Record that a delivery was handled; False when it was already (Slack redelivered it).
+
+    Runs in its own short transaction so the unique constraint decides, even across processes.
+    """
+    with engine_session_factory() as session:
+        session.add(ProcessedDelivery(team_id=team_id, delivery_key=key[:128]))
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return False
+    return True
+
+
+def count_rows(session: Session, model: type) -> int:
+    return int(session.exec(select(func.count()).select_from(model)).one())

@@ -1,0 +1,161 @@
+"""Fixtures: a temporary database (SQLite file, or a fresh PostgreSQL database), the Web API fake,
+and a harness serving the real app over HTTP.
+
+PostgreSQL tests use COACHBOT_TEST_PG_URL when set, else start a throwaway server from the local
+PostgreSQL binaries. Without either they skip with a printed reason, unless COACHBOT_REQUIRE_PG=1
+(set by .ci/run), which turns that skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.playbook import load_playbook
+from storage.db import make_engine
+from storage.migrate import upgrade
+from tests.harness import Harness
+from tests.pg_server import PgServer, find_bin_dir
+from tests.slack_fake import SlackFakeServer
+
+ADMIN = "UADMIN"
+MANAGER = "UMANAGER"
+OTHER_MANAGER = "UOTHERMGR"
+REP = "UREP1"
+REP2 = "UREP2"
+STRANGER = "USTRANGER"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    url = os.environ.get("COACHBOT_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        reason = "PostgreSQL tests skipped: no COACHBOT_TEST_PG_URL and no PostgreSQL binaries (apt-get install postgresql)"
+        if os.environ.get("COACHBOT_REQUIRE_PG") == "1":
+            pytest.fail(reason + " — and COACHBOT_REQUIRE_PG=1 forbids skipping")
+        pytest.skip(reason)
+    server = PgServer(bin_dir)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def _new_pg_database(admin_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = "cb_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'coachbot.db'}"
+        return
+    admin_url = request.getfixturevalue("pg_admin_url")
+    url, name = _new_pg_database(admin_url)
+    try:
+        yield url
+    finally:
+        _drop_pg_database(admin_url, name)
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def playbook():  # type: ignore[no-untyped-def]
+    return load_playbook()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackFakeServer]:
+    with SlackFakeServer() as server:
+        fake = server.fake
+        fake.add_user(ADMIN, "Avery", is_admin=True)
+        fake.add_user(MANAGER, "Morgan", tz="Europe/London")
+        fake.add_user(OTHER_MANAGER, "Oakley")
+        fake.add_user(REP, "Riley", tz="America/Chicago")
+        fake.add_user(REP2, "Sam")
+        fake.add_user(STRANGER, "Quinn")
+        fake.add_user("UBOTUSER", "Helperbot", is_bot=True)
+        fake.add_user("UGONE", "Gone", deleted=True)
+        fake.add_user("UFOREIGN", "Farah", team_id="T0OTHER")
+        yield server
+
+
+@pytest.fixture
+def harness(slack: SlackFakeServer, database_url: str, engine, playbook) -> Iterator[Harness]:  # type: ignore[no-untyped-def]
+    h = Harness(slack, database_url, engine, playbook, admins=frozenset())
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+HEADER = "rep,manager,archetype,seat,seat_archetype,coachability,drive,resilience,deal_killers,gaps,start_date\n"
+
+
+@pytest.fixture
+def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    """Run the real `coachbot` entry point against the fake and the test database."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-0000-secret-token")
+    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    for var in ("COACHBOT_PLAYBOOK", "COACHBOT_ADMINS", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+@pytest.fixture
+def import_csv(cli, tmp_path):  # type: ignore[no-untyped-def]
+    """Import CSV data rows (header added) through `coachbot import`; asserts it succeeded."""
+
+    def run(*rows: str, name: str = "roster.csv") -> str:
+        path = tmp_path / name
+        path.write_text(HEADER + "\n".join(rows) + "\n")
+        code, out, err = cli("import", str(path))
+        assert code == 0, err
+        return out
+
+    return run
+
+
+STANDARD_ROWS = (
+    f"{REP},{MANAGER},Root,Hunter,Engine,72,65,40,coaching_resistance,time_pressure;discovery,2026-11-01",
+    f"{REP2},{MANAGER},Engine,Hunter,Engine,80,90,70,,closing,2025-01-15",
+)

@@ -1,0 +1,156 @@
+"""Drive the real Coachbot WSGI app (Bolt inside waitress) with signed HTTP requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+from waitress.server import create_server
+
+from bot.app import create_app
+from bot.context import AppContext
+from bot.http_server import make_wsgi_app
+from bot.playbook import Playbook
+from bot.settings import Settings
+from bot.slack_client import make_web_client
+from tests.slack_fake import SlackFakeServer
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-test-0000-secret-token"
+
+
+class TrackingExecutor(ThreadPoolExecutor):
+    """A thread pool whose work the tests can wait for, so assertions never race the listener."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=8)
+        self._futures: list[Future[Any]] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        fut = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._futures.append(fut)
+        return fut
+
+    def drain(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [f for f in self._futures if not f.done()]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(pending)} listener(s) still running after {timeout}s")
+            time.sleep(0.005)
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+
+class Harness:
+    def __init__(self, fake_server: SlackFakeServer, database_url: str, engine: Any, playbook: Playbook,
+                 admins: frozenset[str] = frozenset(), clock: Any = None):
+        self.fake_server = fake_server
+        self.fake = fake_server.fake
+        self.settings = Settings(
+            bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, database_url=database_url,
+            slack_api_url=fake_server.api_url, admin_user_ids=admins,
+        )
+        self.ctx = AppContext(settings=self.settings, engine=engine, playbook=playbook)
+        if clock is not None:
+            self.ctx.clock = clock
+        self.executor = TrackingExecutor()
+        self.app = create_app(self.ctx, client=make_web_client(self.settings), listener_executor=self.executor)
+        self.server = create_server(make_wsgi_app(self.app, engine), host="127.0.0.1", port=0, threads=4)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.fake.reset_calls()  # Bolt's auth.test at start-up is not part of any test
+
+    def close(self) -> None:
+        self.executor.drain()
+        self.server.close()
+        self.executor.shutdown(wait=True)
+
+    # --- raw HTTP -------------------------------------------------------------------------------
+    def post(self, body: bytes, content_type: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
+             headers: dict[str, str] | None = None, sign_body: bytes | None = None) -> HttpResult:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=sign_body or body)
+        req = urllib.request.Request(self.url + "/slack/events", data=body, method="POST")
+        req.add_header("Content-Type", content_type)
+        req.add_header("X-Slack-Request-Timestamp", ts)
+        req.add_header("X-Slack-Signature", signature)
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                result = HttpResult(resp.status, resp.read().decode(), dict(resp.headers))
+        except urllib.error.HTTPError as err:
+            result = HttpResult(err.code, err.read().decode(), dict(err.headers))
+        self.executor.drain()
+        return result
+
+    def get(self, path: str) -> HttpResult:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+                return HttpResult(resp.status, resp.read().decode(), dict(resp.headers))
+        except urllib.error.HTTPError as err:
+            return HttpResult(err.code, err.read().decode(), dict(err.headers))
+
+    # --- Slack-shaped requests ------------------------------------------------------------------
+    def command_body(self, user: str, text: str, command: str = "/coach", team_id: str | None = None) -> bytes:
+        return urlencode({
+            "token": "legacy", "team_id": team_id or self.fake.team_id, "team_domain": "fake",
+            "channel_id": "C0PUBLIC", "channel_name": "general", "user_id": user, "user_name": user.lower(),
+            "command": command, "text": text, "api_app_id": "A0APP",
+            "response_url": self.fake_server.response_url(f"cmd-{user}"),
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+        }).encode()
+
+    def command(self, user: str, text: str, command: str = "/coach", **kw: Any) -> HttpResult:
+        return self.post(self.command_body(user, text, command, kw.pop("team_id", None)),
+                         "application/x-www-form-urlencoded", **kw)
+
+    def action(self, user: str, action_id: str, value: str = "", team_id: str | None = None,
+               channel: str | None = None, extra: dict[str, Any] | None = None) -> HttpResult:
+        payload = {
+            "type": "block_actions", "team": {"id": team_id or self.fake.team_id},
+            "user": {"id": user, "team_id": team_id or self.fake.team_id}, "api_app_id": "A0APP",
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "container": {"type": "message", "channel_id": channel or f"D{user}", "message_ts": "1.000"},
+            "channel": {"id": channel or f"D{user}"},
+            "response_url": self.fake_server.response_url(f"act-{user}"),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
+                         "action_ts": str(time.time())}],
+            **(extra or {}),
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
+    def event(self, event: dict[str, Any], event_id: str = "Ev1", retry: int | None = None,
+              team_id: str | None = None) -> HttpResult:
+        body = json.dumps({
+            "type": "event_callback", "team_id": team_id or self.fake.team_id, "api_app_id": "A0APP",
+            "event": event, "event_id": event_id, "event_time": int(time.time()),
+        }).encode()
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return self.post(body, "application/json", headers=headers)
+
+
+def fixed_clock(iso: str):  # type: ignore[no-untyped-def]
+    moment = datetime.fromisoformat(iso)
+    return lambda: moment

@@ -1,0 +1,237 @@
+"""A local HTTP fake of the Slack Web API, for the real slack_sdk.WebClient to talk to.
+
+It keeps a small user directory, records every call (method, arguments), checks Block Kit limits
+the way Slack would reject a payload, and can be told to fail the next calls with 429 +
+Retry-After, 5xx, or `ok: false` errors. Response URLs (used by `respond()`) are served too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+from bot.block_limits import check_message, check_view
+
+TEAM_ID = "T0TEAM"
+BOT_USER_ID = "UBOT"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    status: int = 200
+
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        blocks = self.args.get("blocks") or []
+        return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+    def text_dump(self) -> str:
+        """Everything visible in the message, as one string (for 'contains' assertions)."""
+        return json.dumps({"text": self.args.get("text"), "blocks": self.blocks, "view": self.args.get("view")})
+
+
+@dataclass
+class Failure:
+    method: str
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    times: int = 1
+
+
+@dataclass
+class SlackFake:
+    team_id: str = TEAM_ID
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    # --- directory -------------------------------------------------------------------------------
+    def add_user(self, user_id: str, name: str, *, email: str | None = None, tz: str = "America/New_York",
+                 is_bot: bool = False, deleted: bool = False, is_admin: bool = False,
+                 team_id: str | None = None) -> dict[str, Any]:
+        user = {
+            "id": user_id, "team_id": team_id or self.team_id, "name": name.lower(), "real_name": name,
+            "tz": tz, "is_bot": is_bot, "deleted": deleted, "is_admin": is_admin, "is_owner": False,
+            "profile": {"display_name": name, "real_name": name, "email": email or f"{name.lower()}@example.com"},
+        }
+        self.users[user_id] = user
+        return user
+
+    # --- scripting -------------------------------------------------------------------------------
+    def fail_next(self, method: str, *, status: int = 200, error: str | None = None,
+                  retry_after: int | None = None, times: int = 1) -> None:
+        self.failures.append(Failure(method, status, error, retry_after, times))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method and c.status == 200]
+
+    def responses(self) -> list[Call]:
+        """Messages sent through response_url (what `respond()` shows the user)."""
+        return self.calls_to("response_url")
+
+    def last_response_text(self) -> str:
+        resp = self.responses()
+        assert resp, "no response was sent to the user"
+        return resp[-1].text_dump()
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.calls_to(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} call(s) to {method}, got {len(self.calls_to(method))}")
+
+    def reset_calls(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    # --- behaviour -------------------------------------------------------------------------------
+    def _scripted_failure(self, method: str) -> Failure | None:
+        with self.lock:
+            for f in self.failures:
+                if f.method == method and f.times > 0:
+                    f.times -= 1
+                    return f
+        return None
+
+    def handle(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        failure = self._scripted_failure(method)
+        if failure is not None:
+            status = failure.status
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            with self.lock:
+                self.calls.append(Call(method, args, status))
+            if status != 200:
+                return status, headers, {"ok": False, "error": failure.error or "fake_failure"}
+            return 200, headers, {"ok": False, "error": failure.error or "fake_error"}
+        with self.lock:
+            self.calls.append(Call(method, args))
+        return 200, {}, self._answer(method, args)
+
+    def _answer(self, method: str, a: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "team_id": self.team_id, "team": "Fake Team", "user_id": BOT_USER_ID,
+                    "bot_id": "BBOT", "url": "https://fake.slack.com/"}
+        if method == "users.info":
+            user = self.users.get(a.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            for user in self.users.values():
+                if user["profile"]["email"].lower() == str(a.get("email", "")).lower():
+                    return {"ok": True, "user": user}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "conversations.open":
+            uid = str(a.get("users", "")).split(",")[0]
+            user = self.users.get(uid)
+            if user is None:
+                return {"ok": False, "error": "user_not_found"}
+            if user["deleted"]:
+                return {"ok": False, "error": "user_disabled"}
+            if user["is_bot"]:
+                return {"ok": False, "error": "cannot_dm_bot"}
+            return {"ok": True, "channel": {"id": "D" + uid}}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"):
+            problems = check_message({"text": a.get("text"), "blocks": _blocks(a)})
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+            return {"ok": True, "channel": a.get("channel"), "ts": f"{1700000000 + next(self.ts)}.000100"}
+        if method in ("views.open", "views.push", "views.update", "views.publish"):
+            view = a.get("view")
+            view = json.loads(view) if isinstance(view, str) else (view or {})
+            problems = check_view(view)
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+            return {"ok": True, "view": {"id": "V" + str(next(self.ts)), **view}}
+        return {"ok": True}
+
+
+def _blocks(a: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = a.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: SlackFake
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _reply(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _args(self) -> tuple[str, dict[str, Any]]:
+        parsed = urlparse(self.path)
+        args: dict[str, Any] = dict(parse_qsl(parsed.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if raw:
+            if "json" in (self.headers.get("Content-Type") or ""):
+                args.update(json.loads(raw))
+            else:
+                args.update(dict(parse_qsl(raw.decode())))
+        return parsed.path, args
+
+    def do_GET(self) -> None:
+        self.do_POST()
+
+    def do_POST(self) -> None:
+        path, args = self._args()
+        if path.startswith("/response/"):
+            status, headers, body = self.fake.handle("response_url", args)
+            self._reply(status, headers, body)
+            return
+        if not path.startswith("/api/"):
+            self._reply(404, {}, {"ok": False, "error": "unknown_path"})
+            return
+        method = path[len("/api/") :]
+        status, headers, body = self.fake.handle(method, args)
+        self._reply(status, headers, body)
+
+
+class SlackFakeServer:
+    def __init__(self, fake: SlackFake | None = None):
+        self.fake = fake or SlackFake()
+        handler = type("Handler", (_Handler,), {"fake": self.fake})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base + "/api/"
+
+    def response_url(self, name: str = "r") -> str:
+        return f"{self.base}/response/{name}"
+
+    def __enter__(self) -> SlackFakeServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
