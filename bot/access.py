@@ -6,10 +6,7 @@ from bot.settings import Settings
 from bot.slack_users import SlackUser
 from storage.models import Person
 
-NOT_ALLOWED = (
-    "I can't show that. Coaching data is visible only to the rep, their manager and "
-    "Coachbot admins."
-)
+NOT_ALLOWED = "I can't show that. Coaching data is visible only to the rep, their manager and Coachbot admins."
 
 
 def is_admin(settings: Settings, user: SlackUser | None, user_id: str) -> bool:

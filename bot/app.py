@@ -35,35 +35,38 @@ def describe_request(body: dict[str, Any]) -> tuple[str, str]:
     return str(kind)[:30], "-"
 
 
+class CoachbotApp(App):
+    """Bolt's App plus one log line per handled request, in HTTP and Socket Mode alike."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        started = time.perf_counter()
+        resp = super().dispatch(req)
+        kind, name = describe_request(req.body if isinstance(req.body, dict) else {})
+        log.info(
+            "request team=%s user=%s kind=%s name=%s outcome=%s ms=%.1f",
+            req.context.team_id,
+            req.context.user_id,
+            kind,
+            name,
+            resp.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return resp
+
+
 def create_app(
     ctx: AppContext,
     client: WebClient | None = None,
     listener_executor: Executor | None = None,
 ) -> App:
-    app = App(
-        token=ctx.settings.bot_token,
+    app = CoachbotApp(
+        token=None if client else ctx.settings.bot_token,
         signing_secret=ctx.settings.signing_secret,
         client=client or make_web_client(ctx.settings),
         process_before_response=False,
         listener_executor=listener_executor or ThreadPoolExecutor(max_workers=16),
         logger=logging.getLogger("coachbot.bolt"),
     )
-
-    @app.middleware
-    def log_request(req: BoltRequest, resp: BoltResponse, next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            result = next()
-            outcome = str(getattr(result, "status", resp.status))
-            return result
-        finally:
-            kind, name = describe_request(req.body)
-            log.info(
-                "request team=%s user=%s kind=%s name=%s outcome=%s ms=%.1f",
-                req.context.team_id, req.context.user_id, kind, name, outcome,
-                (time.perf_counter() - started) * 1000,
-            )
 
     @app.middleware
     def skip_redelivery(req: BoltRequest, resp: BoltResponse, next):  # type: ignore[no-untyped-def]
@@ -76,8 +79,14 @@ def create_app(
     @app.error
     def on_error(error: Exception, body: dict[str, Any], context: Any, logger: logging.Logger) -> None:
         kind, name = describe_request(body or {})
-        log.error("failed team=%s user=%s kind=%s name=%s error=%s", context.get("team_id"),
-                  context.get("user_id"), kind, name, type(error).__name__)
+        log.error(
+            "failed team=%s user=%s kind=%s name=%s error=%s",
+            context.get("team_id"),
+            context.get("user_id"),
+            kind,
+            name,
+            type(error).__name__,
+        )
         respond = context.get("respond")
         if respond is not None and (body or {}).get("response_url"):
             try:

@@ -62,8 +62,9 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int) -> list[str]:
             elements = block.get("elements", [])
             if not 1 <= len(elements) <= CONTEXT_ELEMENTS:
                 problems.append(f"{where}: 1..{CONTEXT_ELEMENTS} elements")
-            problems += [f"{where}: element text longer than {SECTION_TEXT}" for e in elements
-                         if _text_len(e) > SECTION_TEXT]
+            problems += [
+                f"{where}: element text longer than {SECTION_TEXT}" for e in elements if _text_len(e) > SECTION_TEXT
+            ]
         elif kind == "actions":
             elements = block.get("elements", [])
             if not 1 <= len(elements) <= ACTIONS_ELEMENTS:
@@ -95,8 +96,9 @@ def _check_element(e: dict[str, Any], where: str) -> list[str]:
     options = e.get("options", [])
     if len(options) > OPTIONS:
         problems.append(f"{where}: more than {OPTIONS} options")
-    problems += [f"{where}: option text longer than {OPTION_TEXT}" for o in options
-                 if _text_len(o.get("text")) > OPTION_TEXT]
+    problems += [
+        f"{where}: option text longer than {OPTION_TEXT}" for o in options if _text_len(o.get("text")) > OPTION_TEXT
+    ]
     if _text_len(e.get("placeholder")) > PLAIN_LABEL:
         problems.append(f"{where}: placeholder longer than {PLAIN_LABEL}")
     return problems

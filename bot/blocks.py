@@ -32,8 +32,10 @@ def section(text: str, accessory: dict[str, Any] | None = None) -> Block:
 def fields(pairs: list[tuple[str, str]]) -> list[Block]:
     """Label/value pairs as sections of at most ten fields each."""
     items = [mrkdwn(f"*{label}*\n{value}", L.FIELD_TEXT) for label, value in pairs]
-    return [{"type": "section", "fields": items[i : i + L.FIELDS_PER_SECTION]}
-            for i in range(0, len(items), L.FIELDS_PER_SECTION)]
+    return [
+        {"type": "section", "fields": items[i : i + L.FIELDS_PER_SECTION]}
+        for i in range(0, len(items), L.FIELDS_PER_SECTION)
+    ]
 
 
 def context(*texts: str) -> Block:

@@ -67,8 +67,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     try:
         rows = validate_rows(read_rows(args.file), playbook, resolve, team_id)
     except ImportRejected as rejected:
-        print(f"coachbot: {args.file} was not imported; nothing was changed. Fix these and run it again:",
-              file=sys.stderr)
+        print(
+            f"coachbot: {args.file} was not imported; nothing was changed. Fix these and run it again:", file=sys.stderr
+        )
         for err in rejected.errors:
             print(f"  {err}", file=sys.stderr)
         return 1

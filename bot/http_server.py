@@ -52,7 +52,12 @@ def make_wsgi_app(app: App, engine: Engine) -> WSGIApp:
                     log.warning("rejected request: bad or stale signature (401)")
                 return start_response(status, headers, *a)
 
-            return slack(environ, recording_start)
+            try:
+                return slack(environ, recording_start)
+            except ValueError:
+                # Bolt parses the body before it checks anything; a malformed payload raises here.
+                log.warning("rejected request: malformed body (400)")
+                return _plain(start_response, "400 Bad Request", {"ok": False, "error": "malformed_body"})
         return _plain(start_response, "404 Not Found", {"ok": False})
 
     return wsgi

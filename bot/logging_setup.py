@@ -6,6 +6,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from typing import TextIO
 
 TOKEN_RE = re.compile(r"\b(xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+)")
 REDACTED = "[redacted]"
@@ -31,13 +32,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str]) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Bolt and slack_sdk log request bodies at DEBUG; keep them quieter than our own lines.
-    for noisy in ("slack_bolt", "slack_sdk", "urllib3", "waitress"):
-        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # slack_sdk and Bolt log whole request bodies (wiring scores included) at DEBUG, so they stay
+    # at WARNING even when COACHBOT_LOG_LEVEL=DEBUG.
+    for noisy in ("slack_bolt", "slack_sdk", "coachbot.bolt", "urllib3", "waitress"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

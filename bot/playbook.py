@@ -112,9 +112,7 @@ class _Checker:
             return {}
         for key in node:
             if not isinstance(key, str) or not KEY_RE.match(key):
-                self.problems.append(
-                    f"{path}.{key}: keys must be lowercase letters, digits and underscores (max 40)"
-                )
+                self.problems.append(f"{path}.{key}: keys must be lowercase letters, digits and underscores (max 40)")
         return {k: v for k, v in node.items() if isinstance(k, str)}
 
     def text(self, node: dict[str, Any], key: str, path: str, limit: int = TEXT_MAX) -> str:
@@ -170,9 +168,7 @@ def parse_playbook(data: Any, source: str) -> Playbook:
     killers: dict[str, DealKiller] = {}
     for key, node in c.mapping(data.get("deal_killers"), "deal_killers").items():
         p = f"deal_killers.{key}"
-        killers[key] = DealKiller(
-            key=key, name=c.text(node, "name", p, NAME_MAX), guidance=c.text(node, "guidance", p)
-        )
+        killers[key] = DealKiller(key=key, name=c.text(node, "name", p, NAME_MAX), guidance=c.text(node, "guidance", p))
 
     causes: dict[str, Cause] = {}
     causes_node = c.mapping(data.get("causes"), "causes")

@@ -48,33 +48,43 @@ def wiring_card(card: WiringCard, playbook: Playbook, today: date) -> Message:
     name = escape_mrkdwn(card.rep_name) or f"<@{card.rep_user_id}>"
     blocks = [header(f"Wiring card: {card.rep_name or card.rep_user_id}")]
     if card.archetype is None:
-        blocks.append(section(f"<@{card.rep_user_id}> has no wiring profile yet. An admin can add one "
-                              "with `coachbot import` (see the README for the columns)."))
+        blocks.append(
+            section(
+                f"<@{card.rep_user_id}> has no wiring profile yet. An admin can add one "
+                "with `coachbot import` (see the README for the columns)."
+            )
+        )
     else:
         arch = playbook.archetypes.get(card.archetype)
         seat_line = "no seat recorded"
         if card.seat_archetype:
-            seat_line = (f"{escape_mrkdwn(card.seat_name or '')} needs "
-                         f"*{escape_mrkdwn(playbook.archetype_name(card.seat_archetype))}*")
+            seat_line = (
+                f"{escape_mrkdwn(card.seat_name or '')} needs "
+                f"*{escape_mrkdwn(playbook.archetype_name(card.seat_archetype))}*"
+            )
             if seat_fit_risk(card.archetype, card.seat_archetype):
                 seat_line += "\n:warning: Seat-fit risk: wiring and seat differ"
             else:
                 seat_line += "\n:white_check_mark: Wiring fits the seat"
         onboarding = onboarding_status(card.start_date, today)
-        blocks += fields([
-            ("Archetype", f"*{escape_mrkdwn(playbook.archetype_name(card.archetype))}*"),
-            ("Seat", seat_line),
-            ("Manager", f"<@{card.manager_user_id}>" if card.manager_user_id else "none assigned"),
-            ("Onboarding", onboarding.label.capitalize()),
-        ])
+        blocks += fields(
+            [
+                ("Archetype", f"*{escape_mrkdwn(playbook.archetype_name(card.archetype))}*"),
+                ("Seat", seat_line),
+                ("Manager", f"<@{card.manager_user_id}>" if card.manager_user_id else "none assigned"),
+                ("Onboarding", onboarding.label.capitalize()),
+            ]
+        )
         if arch:
             blocks.append(context(escape_mrkdwn(arch.summary)))
-        blocks.append(section(
-            "*Sales DNA*\n"
-            f"Coachability  {_score_bar(card.coachability)}\n"
-            f"Drive         {_score_bar(card.drive)}\n"
-            f"Resilience    {_score_bar(card.resilience)}"
-        ))
+        blocks.append(
+            section(
+                "*Sales DNA*\n"
+                f"Coachability  {_score_bar(card.coachability)}\n"
+                f"Drive         {_score_bar(card.drive)}\n"
+                f"Resilience    {_score_bar(card.resilience)}"
+            )
+        )
         killers = [playbook.deal_killers[k] for k in card.deal_killers if k in playbook.deal_killers]
         if killers:
             lines = "\n".join(f":red_circle: *{escape_mrkdwn(k.name)}*: {escape_mrkdwn(k.guidance)}" for k in killers)
@@ -94,8 +104,11 @@ def wiring_card(card: WiringCard, playbook: Playbook, today: date) -> Message:
 
 
 HELP_COMMANDS = [
-    ("/coach profile @rep", "Show a rep's wiring card: archetype vs seat, Sales DNA scores, "
-     "deal-killer flags, flagged gaps and onboarding day. Visible to the rep, their manager and admins."),
+    (
+        "/coach profile @rep",
+        "Show a rep's wiring card: archetype vs seat, Sales DNA scores, "
+        "deal-killer flags, flagged gaps and onboarding day. Visible to the rep, their manager and admins.",
+    ),
     ("/coach team", "List the reps you coach."),
     ("/coach request @rep", "Ask to become a rep's manager in Coachbot. The rep accepts or declines in a DM."),
     ("/coach assign @rep @manager", "Admins: make someone a rep's manager right away."),
@@ -109,12 +122,15 @@ def help_message() -> Message:
         "text": "Coachbot help",
         "blocks": [
             header("Coachbot"),
-            section("Coachbot helps managers coach each rep from their wiring, one measurable behavior "
-                    "a week: diagnose the gap, prescribe a behavior, practise it, measure it."),
+            section(
+                "Coachbot helps managers coach each rep from their wiring, one measurable behavior "
+                "a week: diagnose the gap, prescribe a behavior, practise it, measure it."
+            ),
             divider(),
             section(lines),
-            context("Admins load the roster and assessments with `coachbot import FILE` "
-                    "(CSV or JSON; see the README)."),
+            context(
+                "Admins load the roster and assessments with `coachbot import FILE` (CSV or JSON; see the README)."
+            ),
         ],
     }
 
@@ -122,19 +138,23 @@ def help_message() -> Message:
 def team_list(manager_id: str, reps: list[tuple[str, str | None]], playbook: Playbook) -> Message:
     """reps: (user id, archetype key or None)."""
     if not reps:
-        return text_message("You don't have any reps in Coachbot yet. An admin can assign them, "
-                            "or use `/coach request @rep`.")
-    lines = [f"• <@{uid}>: {escape_mrkdwn(playbook.archetype_name(a)) if a else 'no wiring profile'}"
-             for uid, a in reps[:200]]
+        return text_message(
+            "You don't have any reps in Coachbot yet. An admin can assign them, or use `/coach request @rep`."
+        )
+    lines = [
+        f"• <@{uid}>: {escape_mrkdwn(playbook.archetype_name(a)) if a else 'no wiring profile'}"
+        for uid, a in reps[:200]
+    ]
     more = f"\n…and {len(reps) - 200} more" if len(reps) > 200 else ""
     return {"text": "Your reps", "blocks": [header("Your reps"), section("\n".join(lines) + more)]}
 
 
 def manager_request_dm(request_id: int, manager_id: str, current_manager: str | None) -> Message:
-    note = (f"\nThis would replace <@{current_manager}> as your manager in Coachbot."
-            if current_manager else "")
-    text = (f"<@{manager_id}> would like to coach you in Coachbot. If you accept, they will see your "
-            f"wiring profile, diagnoses and commitments.{note}")
+    note = f"\nThis would replace <@{current_manager}> as your manager in Coachbot." if current_manager else ""
+    text = (
+        f"<@{manager_id}> would like to coach you in Coachbot. If you accept, they will see your "
+        f"wiring profile, diagnoses and commitments.{note}"
+    )
     return {
         "text": f"Coaching request from <@{manager_id}>",
         "blocks": [

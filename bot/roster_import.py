@@ -25,8 +25,18 @@ from storage import queries
 from storage.models import Person, Seat, WiringProfile
 
 COLUMNS = (
-    "rep", "manager", "archetype", "seat", "seat_archetype", "coachability", "drive", "resilience",
-    "deal_killers", "gaps", "start_date", "assessed_on",
+    "rep",
+    "manager",
+    "archetype",
+    "seat",
+    "seat_archetype",
+    "coachability",
+    "drive",
+    "resilience",
+    "deal_killers",
+    "gaps",
+    "start_date",
+    "assessed_on",
 )
 REQUIRED = ("rep", "archetype", "coachability", "drive", "resilience")
 MAX_ROWS = 5000
@@ -167,9 +177,7 @@ def _date(value: Any, name: str, errs: list[str]) -> date | None:
         return None
 
 
-def validate_rows(
-    rows: list[dict[str, Any]], playbook: Playbook, resolve: Resolver, team_id: str
-) -> list[RowData]:
+def validate_rows(rows: list[dict[str, Any]], playbook: Playbook, resolve: Resolver, team_id: str) -> list[RowData]:
     """Check every row; raise ImportRejected listing all problems, or return the clean rows."""
     errors: list[str] = []
     out: list[RowData] = []
@@ -247,10 +255,18 @@ def validate_rows(
         elif rep and arch:
             out.append(
                 RowData(
-                    number=number, rep=rep, manager=manager, archetype=arch,
+                    number=number,
+                    rep=rep,
+                    manager=manager,
+                    archetype=arch,
                     seat_name=(seat_name or (playbook.archetype_name(seat_arch) + " seat")) if seat_arch else None,
-                    seat_archetype=seat_arch, coachability=scores[0], drive=scores[1], resilience=scores[2],
-                    deal_killers=sorted(set(killers)), gaps=sorted(set(gaps)), start_date=start,
+                    seat_archetype=seat_arch,
+                    coachability=scores[0],
+                    drive=scores[1],
+                    resilience=scores[2],
+                    deal_killers=sorted(set(killers)),
+                    gaps=sorted(set(gaps)),
+                    start_date=start,
                     assessed_on=assessed,
                 )
             )
@@ -309,24 +325,48 @@ def apply_rows(session: Session, team_id: str, rows: list[RowData]) -> ImportSum
         existing = queries.get_person(session, team_id, row.rep.id)
         role = "manager" if row.rep.id in manager_ids or (existing and existing.role == "manager") else "rep"
         person, state = _upsert_person(
-            session, team_id, row.rep, role=role,
+            session,
+            team_id,
+            row.rep,
+            role=role,
             manager_user_id=row.manager.id if row.manager else (existing.manager_user_id if existing else None),
-            seat_id=seat_id, start_date=row.start_date,
+            seat_id=seat_id,
+            start_date=row.start_date,
         )
         summary.people_created += state == "created"
         summary.people_updated += state == "updated"
         changed = changed or state != "unchanged"
         assert person.id is not None
         latest = queries.latest_profile(session, team_id, person.id)
-        wiring = (row.archetype, row.coachability, row.drive, row.resilience, row.deal_killers, row.gaps,
-                  row.assessed_on)
-        if latest is None or wiring != (latest.archetype, latest.coachability, latest.drive, latest.resilience,
-                                        sorted(latest.deal_killers), sorted(latest.gaps), latest.assessed_on):
+        wiring = (
+            row.archetype,
+            row.coachability,
+            row.drive,
+            row.resilience,
+            row.deal_killers,
+            row.gaps,
+            row.assessed_on,
+        )
+        if latest is None or wiring != (
+            latest.archetype,
+            latest.coachability,
+            latest.drive,
+            latest.resilience,
+            sorted(latest.deal_killers),
+            sorted(latest.gaps),
+            latest.assessed_on,
+        ):
             session.add(
                 WiringProfile(
-                    team_id=team_id, person_id=person.id, version=(latest.version + 1) if latest else 1,
-                    archetype=row.archetype, coachability=row.coachability, drive=row.drive,
-                    resilience=row.resilience, deal_killers=row.deal_killers, gaps=row.gaps,
+                    team_id=team_id,
+                    person_id=person.id,
+                    version=(latest.version + 1) if latest else 1,
+                    archetype=row.archetype,
+                    coachability=row.coachability,
+                    drive=row.drive,
+                    resilience=row.resilience,
+                    deal_killers=row.deal_killers,
+                    gaps=row.gaps,
                     assessed_on=row.assessed_on,
                 )
             )

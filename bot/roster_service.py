@@ -51,8 +51,14 @@ def team_of(session: Session, team_id: str, manager_id: str) -> list[tuple[str, 
 def _ensure_person(session: Session, team_id: str, user: SlackUser, role: str | None = None) -> Person:
     person = queries.get_person(session, team_id, user.id)
     if person is None:
-        person = Person(team_id=team_id, slack_user_id=user.id, display_name=user.name[:200],
-                        email=user.email[:254], tz=user.tz[:64], role=role or "rep")
+        person = Person(
+            team_id=team_id,
+            slack_user_id=user.id,
+            display_name=user.name[:200],
+            email=user.email[:254],
+            tz=user.tz[:64],
+            role=role or "rep",
+        )
     elif role == "manager":
         person.role = "manager"
     session.add(person)
@@ -117,7 +123,5 @@ def decide_request(
         if manager is None:
             return Decision(False, "That manager is no longer in this workspace, so I can't connect you.")
         set_manager(session, team_id, rep, manager)
-        return Decision(True, f"Done: <@{req.manager_user_id}> is now your manager in Coachbot.",
-                        req.manager_user_id)
-    return Decision(True, f"Declined. <@{req.manager_user_id}> will not see your coaching data.",
-                    req.manager_user_id)
+        return Decision(True, f"Done: <@{req.manager_user_id}> is now your manager in Coachbot.", req.manager_user_id)
+    return Decision(True, f"Declined. <@{req.manager_user_id}> will not see your coaching data.", req.manager_user_id)

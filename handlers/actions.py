@@ -42,8 +42,7 @@ def register(app: App, ctx: AppContext) -> None:
             verb = "accepted" if accept else "declined"
             try:
                 dm = client.conversations_open(users=decision.manager_user_id)["channel"]["id"]
-                client.chat_postMessage(channel=dm, **render.text_message(
-                    f"<@{rep_id}> {verb} your coaching request."))
+                client.chat_postMessage(channel=dm, **render.text_message(f"<@{rep_id}> {verb} your coaching request."))
             except SlackApiError:
                 pass  # the decision stands; the manager sees it in /coach team
 

@@ -47,8 +47,9 @@ def register(app: App, ctx: AppContext) -> None:
             reply(respond, UNKNOWN.format(sub=escape_mrkdwn(truncate(args[0], 30))))
 
 
-def show_profile(ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str,
-                 args: list[str]) -> None:
+def show_profile(
+    ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, args: list[str]
+) -> None:
     if len(args) != 1:
         reply(respond, "Usage: `/coach profile @rep`")
         return
@@ -64,8 +65,11 @@ def show_profile(ctx: AppContext, client: WebClient, respond: Respond, team_id: 
             return
         card = roster_service.load_wiring_card(session, team_id, rep.id)
     if card is None:
-        reply(respond, f"<@{rep.id}> isn't on the Coachbot roster yet. An admin can add them with "
-                       "`coachbot import` or `/coach assign`.")
+        reply(
+            respond,
+            f"<@{rep.id}> isn't on the Coachbot roster yet. An admin can add them with "
+            "`coachbot import` or `/coach assign`.",
+        )
         return
     reply(respond, render.wiring_card(card, ctx.playbook, ctx.clock().date()))
 
@@ -76,8 +80,9 @@ def show_team(ctx: AppContext, respond: Respond, team_id: str, caller: str) -> N
     reply(respond, render.team_list(caller, reps, ctx.playbook))
 
 
-def request_rep(ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str,
-                args: list[str]) -> None:
+def request_rep(
+    ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, args: list[str]
+) -> None:
     if len(args) != 1:
         reply(respond, "Usage: `/coach request @rep`")
         return
@@ -103,18 +108,23 @@ def request_rep(ctx: AppContext, client: WebClient, respond: Respond, team_id: s
             return
         try:
             dm = client.conversations_open(users=rep.id)["channel"]["id"]
-            client.chat_postMessage(channel=dm, **render.manager_request_dm(
-                outcome.request_id, caller, outcome.current_manager))
+            client.chat_postMessage(
+                channel=dm, **render.manager_request_dm(outcome.request_id, caller, outcome.current_manager)
+            )
         except SlackApiError as exc:
             session.rollback()
-            reply(respond, f"I couldn't send <@{rep.id}> a direct message ({exc.response.get('error')}), "
-                           "so I didn't create the request.")
+            reply(
+                respond,
+                f"I couldn't send <@{rep.id}> a direct message ({exc.response.get('error')}), "
+                "so I didn't create the request.",
+            )
             return
     reply(respond, f"I've asked <@{rep.id}> to accept you as their manager. I'll let you know their answer.")
 
 
-def assign_manager(ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str,
-                   args: list[str]) -> None:
+def assign_manager(
+    ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, args: list[str]
+) -> None:
     if len(args) != 2:
         reply(respond, "Usage: `/coach assign @rep @manager` (admins only)")
         return
@@ -138,8 +148,12 @@ def assign_manager(ctx: AppContext, client: WebClient, respond: Respond, team_id
     reply(respond, f"Done: <@{manager.id}> now coaches <@{rep.id}>{was}.")
     try:
         dm = client.conversations_open(users=rep.id)["channel"]["id"]
-        client.chat_postMessage(channel=dm, **render.text_message(
-            f"An admin made <@{manager.id}> your manager in Coachbot. They can now see your wiring "
-            "profile and coaching history."))
+        client.chat_postMessage(
+            channel=dm,
+            **render.text_message(
+                f"An admin made <@{manager.id}> your manager in Coachbot. They can now see your wiring "
+                "profile and coaching history."
+            ),
+        )
     except SlackApiError:
         reply(respond, f"(I couldn't send <@{rep.id}> a direct message to let them know.)")

@@ -22,8 +22,9 @@ def reply(respond: Respond, message: dict[str, Any] | str) -> None:
     respond(response_type="ephemeral", replace_original=False, **msg)
 
 
-def resolve_mention(client: WebClient, token: str, team_id: str, who: str = "That person"
-                    ) -> tuple[SlackUser | None, str | None]:
+def resolve_mention(
+    client: WebClient, token: str, team_id: str, who: str = "That person"
+) -> tuple[SlackUser | None, str | None]:
     """(user, None) for a coachable person, or (None, a polite reason)."""
     mention = parse_user_mention(token)
     if mention.user_id is None:

@@ -11,9 +11,7 @@ from storage.models import ManagerRequest, Person, ProcessedDelivery, Seat, Wiri
 
 
 def get_person(session: Session, team_id: str, user_id: str) -> Person | None:
-    return session.exec(
-        select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)
-    ).first()
+    return session.exec(select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)).first()
 
 
 def reps_of(session: Session, team_id: str, manager_id: str) -> list[Person]:

@@ -38,7 +38,9 @@ def pg_admin_url() -> Iterator[str]:
         return
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        reason = "PostgreSQL tests skipped: no COACHBOT_TEST_PG_URL and no PostgreSQL binaries (apt-get install postgresql)"
+        reason = (
+            "PostgreSQL tests skipped: no COACHBOT_TEST_PG_URL and no PostgreSQL binaries (apt-get install postgresql)"
+        )
         if os.environ.get("COACHBOT_REQUIRE_PG") == "1":
             pytest.fail(reason + " — and COACHBOT_REQUIRE_PG=1 forbids skipping")
         pytest.skip(reason)
@@ -142,14 +144,18 @@ def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture
-def import_csv(cli, tmp_path):  # type: ignore[no-untyped-def]
-    """Import CSV data rows (header added) through `coachbot import`; asserts it succeeded."""
+def import_csv(cli, tmp_path, slack):  # type: ignore[no-untyped-def]
+    """Import CSV data rows (header added) through `coachbot import`; asserts it succeeded.
+
+    The import's own Slack look-ups are cleared from the fake, so tests see only their own calls.
+    """
 
     def run(*rows: str, name: str = "roster.csv") -> str:
         path = tmp_path / name
         path.write_text(HEADER + "\n".join(rows) + "\n")
         code, out, err = cli("import", str(path))
         assert code == 0, err
+        slack.fake.reset_calls()
         return out
 
     return run

@@ -62,13 +62,23 @@ class HttpResult:
 
 
 class Harness:
-    def __init__(self, fake_server: SlackFakeServer, database_url: str, engine: Any, playbook: Playbook,
-                 admins: frozenset[str] = frozenset(), clock: Any = None):
+    def __init__(
+        self,
+        fake_server: SlackFakeServer,
+        database_url: str,
+        engine: Any,
+        playbook: Playbook,
+        admins: frozenset[str] = frozenset(),
+        clock: Any = None,
+    ):
         self.fake_server = fake_server
         self.fake = fake_server.fake
         self.settings = Settings(
-            bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, database_url=database_url,
-            slack_api_url=fake_server.api_url, admin_user_ids=admins,
+            bot_token=BOT_TOKEN,
+            signing_secret=SIGNING_SECRET,
+            database_url=database_url,
+            slack_api_url=fake_server.api_url,
+            admin_user_ids=admins,
         )
         self.ctx = AppContext(settings=self.settings, engine=engine, playbook=playbook)
         if clock is not None:
@@ -87,8 +97,16 @@ class Harness:
         self.executor.shutdown(wait=True)
 
     # --- raw HTTP -------------------------------------------------------------------------------
-    def post(self, body: bytes, content_type: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
-             headers: dict[str, str] | None = None, sign_body: bytes | None = None) -> HttpResult:
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+        sign_body: bytes | None = None,
+    ) -> HttpResult:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=sign_body or body)
         req = urllib.request.Request(self.url + "/slack/events", data=body, method="POST")
@@ -99,54 +117,87 @@ class Harness:
             req.add_header(k, v)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                result = HttpResult(resp.status, resp.read().decode(), dict(resp.headers))
+                result = HttpResult(resp.status, resp.read().decode(), {k.lower(): v for k, v in resp.headers.items()})
         except urllib.error.HTTPError as err:
-            result = HttpResult(err.code, err.read().decode(), dict(err.headers))
+            result = HttpResult(err.code, err.read().decode(), {k.lower(): v for k, v in err.headers.items()})
         self.executor.drain()
         return result
 
     def get(self, path: str) -> HttpResult:
         try:
             with urllib.request.urlopen(self.url + path, timeout=10) as resp:
-                return HttpResult(resp.status, resp.read().decode(), dict(resp.headers))
+                return HttpResult(resp.status, resp.read().decode(), {k.lower(): v for k, v in resp.headers.items()})
         except urllib.error.HTTPError as err:
-            return HttpResult(err.code, err.read().decode(), dict(err.headers))
+            return HttpResult(err.code, err.read().decode(), {k.lower(): v for k, v in err.headers.items()})
 
     # --- Slack-shaped requests ------------------------------------------------------------------
     def command_body(self, user: str, text: str, command: str = "/coach", team_id: str | None = None) -> bytes:
-        return urlencode({
-            "token": "legacy", "team_id": team_id or self.fake.team_id, "team_domain": "fake",
-            "channel_id": "C0PUBLIC", "channel_name": "general", "user_id": user, "user_name": user.lower(),
-            "command": command, "text": text, "api_app_id": "A0APP",
-            "response_url": self.fake_server.response_url(f"cmd-{user}"),
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-        }).encode()
+        return urlencode(
+            {
+                "token": "legacy",
+                "team_id": team_id or self.fake.team_id,
+                "team_domain": "fake",
+                "channel_id": "C0PUBLIC",
+                "channel_name": "general",
+                "user_id": user,
+                "user_name": user.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": "A0APP",
+                "response_url": self.fake_server.response_url(f"cmd-{user}"),
+                "trigger_id": f"trigger-{time.monotonic_ns()}",
+            }
+        ).encode()
 
     def command(self, user: str, text: str, command: str = "/coach", **kw: Any) -> HttpResult:
-        return self.post(self.command_body(user, text, command, kw.pop("team_id", None)),
-                         "application/x-www-form-urlencoded", **kw)
+        return self.post(
+            self.command_body(user, text, command, kw.pop("team_id", None)), "application/x-www-form-urlencoded", **kw
+        )
 
-    def action(self, user: str, action_id: str, value: str = "", team_id: str | None = None,
-               channel: str | None = None, extra: dict[str, Any] | None = None) -> HttpResult:
+    def action(
+        self,
+        user: str,
+        action_id: str,
+        value: str = "",
+        team_id: str | None = None,
+        channel: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> HttpResult:
         payload = {
-            "type": "block_actions", "team": {"id": team_id or self.fake.team_id},
-            "user": {"id": user, "team_id": team_id or self.fake.team_id}, "api_app_id": "A0APP",
+            "type": "block_actions",
+            "team": {"id": team_id or self.fake.team_id},
+            "user": {"id": user, "team_id": team_id or self.fake.team_id},
+            "api_app_id": "A0APP",
             "trigger_id": f"trigger-{time.monotonic_ns()}",
             "container": {"type": "message", "channel_id": channel or f"D{user}", "message_ts": "1.000"},
             "channel": {"id": channel or f"D{user}"},
             "response_url": self.fake_server.response_url(f"act-{user}"),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value,
-                         "action_ts": str(time.time())}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
             **(extra or {}),
         }
         return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
 
-    def event(self, event: dict[str, Any], event_id: str = "Ev1", retry: int | None = None,
-              team_id: str | None = None) -> HttpResult:
-        body = json.dumps({
-            "type": "event_callback", "team_id": team_id or self.fake.team_id, "api_app_id": "A0APP",
-            "event": event, "event_id": event_id, "event_time": int(time.time()),
-        }).encode()
+    def event(
+        self, event: dict[str, Any], event_id: str = "Ev1", retry: int | None = None, team_id: str | None = None
+    ) -> HttpResult:
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "team_id": team_id or self.fake.team_id,
+                "api_app_id": "A0APP",
+                "event": event,
+                "event_id": event_id,
+                "event_time": int(time.time()),
+            }
+        ).encode()
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.post(body, "application/json", headers=headers)
 

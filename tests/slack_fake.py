@@ -57,20 +57,43 @@ class SlackFake:
     ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # --- directory -------------------------------------------------------------------------------
-    def add_user(self, user_id: str, name: str, *, email: str | None = None, tz: str = "America/New_York",
-                 is_bot: bool = False, deleted: bool = False, is_admin: bool = False,
-                 team_id: str | None = None) -> dict[str, Any]:
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        email: str | None = None,
+        tz: str = "America/New_York",
+        is_bot: bool = False,
+        deleted: bool = False,
+        is_admin: bool = False,
+        team_id: str | None = None,
+    ) -> dict[str, Any]:
         user = {
-            "id": user_id, "team_id": team_id or self.team_id, "name": name.lower(), "real_name": name,
-            "tz": tz, "is_bot": is_bot, "deleted": deleted, "is_admin": is_admin, "is_owner": False,
+            "id": user_id,
+            "team_id": team_id or self.team_id,
+            "name": name.lower(),
+            "real_name": name,
+            "tz": tz,
+            "is_bot": is_bot,
+            "deleted": deleted,
+            "is_admin": is_admin,
+            "is_owner": False,
             "profile": {"display_name": name, "real_name": name, "email": email or f"{name.lower()}@example.com"},
         }
         self.users[user_id] = user
         return user
 
     # --- scripting -------------------------------------------------------------------------------
-    def fail_next(self, method: str, *, status: int = 200, error: str | None = None,
-                  retry_after: int | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         self.failures.append(Failure(method, status, error, retry_after, times))
 
     def calls_to(self, method: str) -> list[Call]:
@@ -124,8 +147,14 @@ class SlackFake:
 
     def _answer(self, method: str, a: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "team_id": self.team_id, "team": "Fake Team", "user_id": BOT_USER_ID,
-                    "bot_id": "BBOT", "url": "https://fake.slack.com/"}
+            return {
+                "ok": True,
+                "team_id": self.team_id,
+                "team": "Fake Team",
+                "user_id": BOT_USER_ID,
+                "bot_id": "BBOT",
+                "url": "https://fake.slack.com/",
+            }
         if method == "users.info":
             user = self.users.get(a.get("user", ""))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}

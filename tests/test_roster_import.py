@@ -57,14 +57,20 @@ def test_newer_assessment_adds_a_version_and_keeps_the_old(import_csv, engine): 
 
 def test_one_bad_row_rejects_the_whole_file_listing_every_bad_row(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
     path = tmp_path / "bad.csv"
-    path.write_text(HEADER + "\n".join([
-        f"{REP},{MANAGER},Root,,,72,65,40,,,2026-11-01",                       # row 1: fine
-        f"{REP2},{MANAGER},Wizard,,,101,abc,40,,,2026-13-01",                  # row 2: several problems
-        "UBOTUSER,,Engine,,,50,50,50,,,",                                      # row 3: a bot
-        "nobody@example.com,,Engine,,,50,50,50,greed,,",                       # row 4: unknown email + trait
-        f"{REP},,Engine,,,50,50,50,,,",                                        # row 5: duplicate rep
-        "UGONE,UFOREIGN,Engine,,,50,50,50,,,",                                 # row 6: deactivated, other team
-    ]) + "\n")
+    path.write_text(
+        HEADER
+        + "\n".join(
+            [
+                f"{REP},{MANAGER},Root,,,72,65,40,,,2026-11-01",  # row 1: fine
+                f"{REP2},{MANAGER},Wizard,,,101,abc,40,,,2026-13-01",  # row 2: several problems
+                "UBOTUSER,,Engine,,,50,50,50,,,",  # row 3: a bot
+                "nobody@example.com,,Engine,,,50,50,50,greed,,",  # row 4: unknown email + trait
+                f"{REP},,Engine,,,50,50,50,,,",  # row 5: duplicate rep
+                "UGONE,UFOREIGN,Engine,,,50,50,50,,,",  # row 6: deactivated, other team
+            ]
+        )
+        + "\n"
+    )
     code, out, err = cli("import", str(path))
     assert code == 1
     assert "nothing was changed" in err
@@ -81,7 +87,10 @@ def test_one_bad_row_rejects_the_whole_file_listing_every_bad_row(cli, tmp_path,
 
 def test_file_level_problems(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
     cases = {
-        "typo.csv": ("rep,archetype,coachabilty,drive,resilience\nUREP1,Root,1,2,3\n", "unknown column(s): coachabilty"),
+        "typo.csv": (
+            "rep,archetype,coachabilty,drive,resilience\nUREP1,Root,1,2,3\n",
+            "unknown column(s): coachabilty",
+        ),
         "empty.csv": ("", "the CSV file is empty"),
         "noheader.json": ("{not json", "not valid JSON"),
         "shape.json": ('{"rows": []}', "JSON must be a list of objects"),
@@ -98,11 +107,26 @@ def test_file_level_problems(cli, tmp_path, engine):  # type: ignore[no-untyped-
 
 def test_json_import_with_emails_and_lists(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
     path = tmp_path / "roster.json"
-    path.write_text(json.dumps({"people": [{
-        "rep": "riley@example.com", "manager": "morgan@example.com", "archetype": "grandmaster",
-        "seat_archetype": "Grandmaster", "coachability": 55, "drive": 60, "resilience": 65,
-        "deal_killers": ["Commission breath"], "gaps": ["Time pressure", "closing"], "start_date": "2026-10-01",
-    }]}))
+    path.write_text(
+        json.dumps(
+            {
+                "people": [
+                    {
+                        "rep": "riley@example.com",
+                        "manager": "morgan@example.com",
+                        "archetype": "grandmaster",
+                        "seat_archetype": "Grandmaster",
+                        "coachability": 55,
+                        "drive": 60,
+                        "resilience": 65,
+                        "deal_killers": ["Commission breath"],
+                        "gaps": ["Time pressure", "closing"],
+                        "start_date": "2026-10-01",
+                    }
+                ]
+            }
+        )
+    )
     code, out, err = cli("import", str(path))
     assert code == 0, err
     with Session(engine) as s:

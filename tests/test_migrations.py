@@ -1,0 +1,60 @@
+"""Schema migrations: a database made by the first migration upgrades and keeps its rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from storage.db import make_engine
+from storage.migrate import current_revision, head_revision, upgrade
+
+
+def test_upgrade_from_first_migration_keeps_rows(database_url):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url)
+    upgrade(engine, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO workspace (team_id, name, active, installed_at) "
+                "VALUES ('T1', 'Acme', true, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO person (team_id, slack_user_id, email, display_name, role, tz, active, "
+                "created_at, updated_at) VALUES ('T1', 'U1', 'a@x.io', 'Ada', 'rep', '', true, "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        pid = conn.execute(text("SELECT id FROM person")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO wiring_profile (team_id, person_id, version, archetype, coachability, drive, "
+                "resilience, deal_killers, gaps, created_at) VALUES ('T1', :p, 1, 'root', 70, 60, 50, "
+                "'[]', '[\"closing\"]', CURRENT_TIMESTAMP)"
+            ),
+            {"p": pid},
+        )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() != "0001"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT display_name FROM person")).scalar_one() == "Ada"
+        assert conn.execute(text("SELECT coachability FROM wiring_profile")).scalar_one() == 70
+        assert conn.execute(text("SELECT count(*) FROM manager_request")).scalar_one() == 0
+    upgrade(engine)  # idempotent
+    engine.dispose()
+
+
+def test_cli_migrate(cli):  # type: ignore[no-untyped-def]
+    code, out, _ = cli("migrate")
+    assert code == 0 and f"revision {head_revision()}" in out and "was empty" in out
+    code, out, _ = cli("migrate")
+    assert code == 0 and "was" not in out
+
+
+def test_sqlite_pragmas(tmp_path):  # type: ignore[no-untyped-def]
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000

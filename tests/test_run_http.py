@@ -1,0 +1,108 @@
+"""`coachbot run --http` as a real process: migrates, serves /healthz and signed Slack requests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+from tests.conftest import REP
+from tests.harness import BOT_TOKEN, SIGNING_SECRET
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_http_serves_health_and_commands(slack, database_url, tmp_path):  # type: ignore[no-untyped-def]
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+        "COACHBOT_LOG_LEVEL": "INFO",
+    }
+    env.pop("COACHBOT_PLAYBOOK", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--http", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.1)
+        body = urlencode(
+            {
+                "team_id": "T0TEAM",
+                "user_id": REP,
+                "command": "/coach",
+                "text": "help",
+                "response_url": slack.response_url("run"),
+                "trigger_id": "t1",
+            }
+        ).encode()
+        ts = str(int(time.time()))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=body, method="POST")
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+        req.add_header("X-Slack-Request-Timestamp", ts)
+        req.add_header(
+            "X-Slack-Signature", SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
+        )
+        with urllib.request.urlopen(req, timeout=5) as r:
+            assert r.status == 200
+        slack.fake.wait_for("response_url")
+        assert "/coach profile @rep" in slack.fake.responses()[-1].text_dump()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert "serving HTTP on 127.0.0.1" in out
+    assert "kind=command name=/coach help outcome=200" in out
+    assert BOT_TOKEN not in out and SIGNING_SECRET not in out
+
+
+def test_run_with_revoked_token_fails_clearly(slack, database_url, tmp_path):  # type: ignore[no-untyped-def]
+    slack.fake.fail_next("auth.test", error="invalid_auth", times=5)
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--http", "--port", "1"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "coachbot: could not start" in proc.stderr and "Traceback" not in proc.stderr
+    assert BOT_TOKEN not in proc.stderr

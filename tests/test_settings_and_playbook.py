@@ -1,0 +1,159 @@
+"""Settings validation and playbook loading: clear, named errors, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.playbook import CAUSES, PlaybookError, load_playbook
+from bot.settings import SettingsError, load_settings
+
+DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook_default.yml"
+
+
+def test_valid_settings_and_defaults(tmp_path):  # type: ignore[no-untyped-def]
+    s = load_settings(
+        environ={
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "COACHBOT_ADMINS": "U01ABC, W02DEF",
+            "SLACK_API_URL": "http://127.0.0.1:9/api",
+            "DATABASE_URL": "postgres://u@h/db",
+        },
+        dotenv_path="",
+    )
+    assert s.admin_user_ids == frozenset({"U01ABC", "W02DEF"})
+    assert s.slack_api_url == "http://127.0.0.1:9/api/"
+    assert s.database_url == "postgresql://u@h/db"
+    assert s.default_tz == "UTC" and s.log_level == "INFO"
+
+
+def test_every_bad_variable_is_named(tmp_path):  # type: ignore[no-untyped-def]
+    with pytest.raises(SettingsError) as err:
+        load_settings(
+            required=["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"],
+            environ={
+                "SLACK_BOT_TOKEN": "xoxp-user-token",
+                "SLACK_APP_TOKEN": "nope",
+                "DATABASE_URL": "mysql://x",
+                "SLACK_API_URL": "ftp://x",
+                "COACHBOT_ADMINS": "bob",
+                "COACHBOT_DEFAULT_TZ": "Mars/Base",
+                "COACHBOT_PLAYBOOK": str(tmp_path / "missing.yml"),
+                "COACHBOT_LOG_LEVEL": "LOUD",
+            },
+            dotenv_path="",
+        )
+    text = "\n".join(err.value.problems)
+    for name in (
+        "SLACK_SIGNING_SECRET is missing",
+        "SLACK_BOT_TOKEN must be a bot token",
+        "SLACK_APP_TOKEN",
+        "DATABASE_URL",
+        "SLACK_API_URL",
+        "COACHBOT_ADMINS",
+        "COACHBOT_DEFAULT_TZ 'Mars/Base'",
+        "COACHBOT_PLAYBOOK",
+        "COACHBOT_LOG_LEVEL",
+    ):
+        assert name in text
+    assert len(err.value.problems) == 9
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path):  # type: ignore[no-untyped-def]
+    env_file = tmp_path / ".env"
+    env_file.write_text("SLACK_BOT_TOKEN=xoxb-from-file\nCOACHBOT_DEFAULT_TZ=Europe/Berlin\n")
+    s = load_settings(environ={"COACHBOT_DEFAULT_TZ": "Asia/Tokyo"}, dotenv_path=str(env_file))
+    assert s.bot_token == "xoxb-from-file" and s.default_tz == "Asia/Tokyo"
+
+
+def test_cli_config_error_is_one_line_per_variable_and_exit_2(monkeypatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COACHBOT_DEFAULT_TZ", "Nowhere/Land")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "coachbot: configuration error: SLACK_BOT_TOKEN is missing: set it in the environment or in .env "
+        "(see .env.example)",
+        "coachbot: configuration error: SLACK_APP_TOKEN is missing: set it in the environment or in .env "
+        "(see .env.example)",
+        "coachbot: configuration error: COACHBOT_DEFAULT_TZ 'Nowhere/Land' is not an IANA time zone such as "
+        "Europe/Berlin",
+    ]
+
+
+def test_default_playbook_has_the_three_archetypes_and_every_cause():  # type: ignore[no-untyped-def]
+    pb = load_playbook()
+    assert [a.name for a in pb.archetypes.values()] == ["Engine", "Root", "Grandmaster"]
+    assert set(pb.causes) == set(CAUSES)
+    assert {"coaching_resistance", "ethical_flexibility", "commission_breath"} <= set(pb.deal_killers)
+    assert "time_pressure" in pb.gaps
+    for cause in pb.causes.values():
+        for arch in pb.archetypes:
+            brief = cause.brief_for(arch)
+            assert brief.hypothesis and brief.opening_question
+    for gap in pb.gaps.values():
+        for arch in pb.archetypes:
+            assert gap.drill_for(arch)
+
+
+def test_custom_playbook_with_own_archetype_names(tmp_path):  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(DEFAULT_YML.read_text())
+    data["archetypes"] = {
+        "hunter": {**data["archetypes"]["engine"], "name": "Hunter"},
+        "farmer": {**data["archetypes"]["root"], "name": "Farmer"},
+    }
+    for gap in data["gaps"].values():
+        gap["drills"] = {"default": gap["drills"]["default"]}
+    for cause in data["causes"].values():
+        cause["briefs"] = {"default": cause["briefs"]["default"]}
+    path = tmp_path / "ours.yml"
+    path.write_text(yaml.safe_dump(data))
+    pb = load_playbook(str(path))
+    assert pb.find_archetype("farmer").name == "Farmer" and pb.find_archetype("Hunter").key == "hunter"
+    assert pb.find_archetype("Engine") is None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d["archetypes"]["engine"].pop("name"), "archetypes.engine.name: missing or empty text"),
+        (lambda d: d["causes"].pop("motivation"), "causes.motivation: missing"),
+        (
+            lambda d: d["gaps"]["discovery"]["drills"].update(wizard="x"),
+            "gaps.discovery.drills.wizard: 'wizard' is not an archetype",
+        ),
+        (lambda d: d["gaps"]["discovery"]["drills"].pop("default"), "gaps.discovery.drills.default: missing"),
+        (lambda d: d["archetypes"]["root"].update(name="R" * 60), "archetypes.root.name: 60 characters"),
+        (lambda d: d.update(version=7), "version: must be 1"),
+        (
+            lambda d: d["deal_killers"].update({"Bad Key": {"name": "x", "guidance": "y"}}),
+            "deal_killers.Bad Key: keys must be",
+        ),
+    ],
+)
+def test_broken_playbook_names_file_key_and_reason(tmp_path, mutate, expected):  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(DEFAULT_YML.read_text())
+    mutate(data)
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PlaybookError) as err:
+        load_playbook(str(path))
+    assert f"playbook {path}: {expected}" in str(err.value)
+
+
+def test_broken_playbook_stops_cli_with_exit_2(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    path = tmp_path / "bad.yml"
+    path.write_text("archetypes: [unclosed\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COACHBOT_PLAYBOOK", str(path))
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-x")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    assert main(["run", "--http"]) == 2
+    err = capsys.readouterr().err
+    assert f"coachbot: playbook {path}: is not valid YAML (line" in err and "Traceback" not in err
