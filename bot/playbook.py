@@ -7,7 +7,7 @@ the key and the reason instead of failing later inside a Slack handler.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,37 @@ class Cause:
 
 
 @dataclass(frozen=True)
+class Prompts:
+    data_first_opening: str
+    pushback_seat_fit: str
+    pushback_deal_killer: str
+    no_profile: str
+    seat_conversation: str
+    pause_offer: str
+    vague_phrases: tuple[str, ...]
+
+
+PROMPT_KEYS = (
+    "data_first_opening",
+    "pushback_seat_fit",
+    "pushback_deal_killer",
+    "no_profile",
+    "seat_conversation",
+    "pause_offer",
+)
+PLACEHOLDERS = {"archetype": "A", "seat_archetype": "S", "traits": "T"}
+
+
+@dataclass(frozen=True)
 class Playbook:
     source: str
     archetypes: dict[str, Archetype]
     gaps: dict[str, Gap]
     deal_killers: dict[str, DealKiller]
-    causes: dict[str, Cause] = field(default_factory=dict)
+    causes: dict[str, Cause]
+    practice_formats: dict[str, str]
+    escalation_owners: dict[str, str]
+    prompts: Prompts
 
     def find_archetype(self, value: str) -> Archetype | None:
         """Match a key or a display name, case-insensitively (roster files use either)."""
@@ -192,9 +217,34 @@ def parse_playbook(data: Any, source: str) -> Playbook:
             key=key, name=c.text(node, "name", p, NAME_MAX), move=c.text(node, "move", p), briefs=briefs
         )
 
+    formats_node = c.mapping(data.get("practice_formats"), "practice_formats")
+    formats = {k: c.text(formats_node, k, "practice_formats", NAME_MAX) for k in formats_node}
+    owners_node = c.mapping(data.get("escalation_owners"), "escalation_owners")
+    owners = {k: c.text(owners_node, k, "escalation_owners") for k in owners_node}
+    prompts_node = c.mapping(data.get("prompts"), "prompts")
+    texts = {k: c.text(prompts_node, k, "prompts") for k in PROMPT_KEYS}
+    for key, value in texts.items():
+        try:
+            value.format(**PLACEHOLDERS)
+        except (KeyError, IndexError, ValueError) as exc:
+            allowed = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+            c.problems.append(f"prompts.{key}: bad placeholder {exc}; use {allowed}")
+    phrases = prompts_node.get("vague_phrases", [])
+    if not isinstance(phrases, list) or not all(isinstance(x, str) and x.strip() for x in phrases):
+        c.problems.append("prompts.vague_phrases: must be a list of phrases")
+        phrases = []
     if c.problems:
         raise PlaybookError(source, c.problems)
-    return Playbook(source=source, archetypes=archetypes, gaps=gaps, deal_killers=killers, causes=causes)
+    return Playbook(
+        source=source,
+        archetypes=archetypes,
+        gaps=gaps,
+        deal_killers=killers,
+        causes=causes,
+        practice_formats=formats,
+        escalation_owners=owners,
+        prompts=Prompts(**texts, vague_phrases=tuple(x.strip().lower() for x in phrases)),
+    )
 
 
 def load_playbook(path: str | None = None) -> Playbook:

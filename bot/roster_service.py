@@ -48,7 +48,9 @@ def team_of(session: Session, team_id: str, manager_id: str) -> list[tuple[str, 
     return out
 
 
-def _ensure_person(session: Session, team_id: str, user: SlackUser, role: str | None = None) -> Person:
+def ensure_person(session: Session, team_id: str, user: SlackUser, role: str | None = None) -> Person:
+    """The person row for a Slack user, created on first use (the workspace row too)."""
+    queries.ensure_workspace(session, team_id)
     person = queries.get_person(session, team_id, user.id)
     if person is None:
         person = Person(
@@ -68,9 +70,8 @@ def _ensure_person(session: Session, team_id: str, user: SlackUser, role: str | 
 
 def set_manager(session: Session, team_id: str, rep: SlackUser, manager: SlackUser) -> str | None:
     """Make `manager` the rep's manager. Returns the previous manager's id, if any."""
-    queries.ensure_workspace(session, team_id)
-    _ensure_person(session, team_id, manager, role="manager")
-    person = _ensure_person(session, team_id, rep)
+    ensure_person(session, team_id, manager, role="manager")
+    person = ensure_person(session, team_id, rep)
     previous = person.manager_user_id
     person.manager_user_id = manager.id
     person.updated_at = datetime.now(UTC)

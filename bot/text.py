@@ -10,6 +10,7 @@ MENTION_RE = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 PLAIN_AT_RE = re.compile(r"^@[\w.\-]{1,80}$")
 SPECIAL_RE = re.compile(r"^<!(?:channel|here|everyone|subteam\^[A-Z0-9]+)(?:\|[^>]*)?>$")
 MAX_COMMAND_TEXT = 2000
+USER_ID_IN_TEXT = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 
 def escape_mrkdwn(text: str) -> str:

@@ -6,8 +6,10 @@ from bot.context import AppContext
 
 
 def register_all(app: App, ctx: AppContext) -> None:
-    from handlers import actions, commands, events
+    from handlers import actions, checkins, commands, diagnose, events
 
     commands.register(app, ctx)
+    diagnose.register(app, ctx)
     actions.register(app, ctx)
+    checkins.register(app, ctx)
     events.register(app, ctx)

@@ -11,18 +11,16 @@ from slack_sdk.errors import SlackApiError
 from bot import render, roster_service
 from bot.context import AppContext
 from bot.slack_users import fetch_user
-from handlers.common import Respond, reply
+from handlers.common import Respond, body_team, int_or_none, reply
 from storage import queries
 from storage.db import session_scope
 
 
 def register(app: App, ctx: AppContext) -> None:
     def decide(body: dict[str, Any], client: WebClient, respond: Respond, accept: bool) -> None:
-        team_id = (body.get("team") or {}).get("id") or body.get("user", {}).get("team_id", "")
-        rep_id = body["user"]["id"]
-        try:
-            request_id = int(body["actions"][0]["value"])
-        except (KeyError, IndexError, ValueError, TypeError):
+        team_id, rep_id = body_team(body), body["user"]["id"]
+        request_id = int_or_none(body["actions"][0].get("value"))
+        if request_id is None:
             reply(respond, "That button doesn't carry a request I understand.")
             return
         rep = fetch_user(client, rep_id)

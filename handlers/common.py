@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.access import is_admin
 from bot.context import AppContext
@@ -14,6 +17,7 @@ from bot.slack_users import SlackUser, coachable_problem, fetch_user
 from bot.text import parse_user_mention
 
 Respond = Callable[..., Any]
+log = logging.getLogger("coachbot.handlers")
 
 
 def reply(respond: Respond, message: dict[str, Any] | str) -> None:
@@ -38,3 +42,61 @@ def caller_is_admin(ctx: AppContext, client: WebClient, user_id: str) -> bool:
     if user_id in ctx.settings.admin_user_ids:
         return True
     return is_admin(ctx.settings, fetch_user(client, user_id), user_id)
+
+
+def may_coach(ctx: AppContext, client: WebClient, caller: str, rep: Any) -> bool:
+    """The rep's manager or an admin may diagnose and prescribe (rep is a Person or None)."""
+    if rep is not None and rep.manager_user_id == caller:
+        return True
+    return caller_is_admin(ctx, client, caller)
+
+
+def send_dm(client: WebClient, user_id: str, message: dict[str, Any]) -> tuple[str, str]:
+    """Post a DM; returns (channel, ts). Raises SlackApiError when the user cannot be reached."""
+    channel = client.conversations_open(users=user_id)["channel"]["id"]
+    resp = client.chat_postMessage(channel=channel, **message)
+    return channel, resp["ts"]
+
+
+def try_dm(client: WebClient, user_id: str, message: dict[str, Any] | str) -> bool:
+    """A DM that may fail without consequence (the caller has nothing else to undo)."""
+    msg = text_message(message) if isinstance(message, str) else message
+    try:
+        send_dm(client, user_id, msg)
+        return True
+    except SlackApiError as exc:
+        log.warning("could not DM user=%s error=%s", user_id, exc.response.get("error"))
+        return False
+
+
+def view_value(view: dict[str, Any], block_id: str) -> Any:
+    """The value of an input block in a submitted view, whatever its element type (None when empty)."""
+    element = ((view.get("state") or {}).get("values") or {}).get(block_id, {}).get("value") or {}
+    kind = element.get("type")
+    if kind in ("static_select", "radio_buttons"):
+        return (element.get("selected_option") or {}).get("value")
+    if kind in ("checkboxes", "multi_static_select"):
+        return [o.get("value") for o in element.get("selected_options") or []]
+    if kind == "datepicker":
+        return element.get("selected_date")
+    return element.get("value")
+
+
+def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def body_team(body: dict[str, Any]) -> str:
+    """The team id of an interactive payload."""
+    return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
+
+
+def int_or_none(value: Any) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -37,6 +37,7 @@ class Person(SQLModel, table=True):
     manager_user_id: str | None = Field(default=None, max_length=32, index=True)
     seat_id: int | None = Field(default=None, foreign_key="seat.id")
     start_date: date | None = None
+    nudges_paused_until: date | None = None
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -98,3 +99,74 @@ class ProcessedDelivery(SQLModel, table=True):
     team_id: str = Field(max_length=32)
     delivery_key: str = Field(max_length=128)
     seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Diagnosis(SQLModel, table=True):
+    """A manager's read of why a rep is off: one of the four root causes, with evidence."""
+
+    __tablename__ = "diagnosis"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    manager_user_id: str = Field(max_length=32)
+    cause: str = Field(max_length=32)  # seat_fit | coaching_gap | environmental_drag | motivation
+    gap: str | None = Field(default=None, max_length=64)
+    drag: str | None = Field(default=None, max_length=64)  # what environmental drag, when that is the cause
+    evidence: str = Field(max_length=2000)
+    pushback: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    escalate: bool = False
+    profile_version: int | None = None
+    submission_key: str = Field(max_length=64, unique=True)  # the modal's view id: one row per submit
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Commitment(SQLModel, table=True):
+    """One countable behavior a rep practises over a window (7 days by default)."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (
+        Index(
+            "uq_commitment_active_gap",
+            "team_id",
+            "person_id",
+            "gap",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    manager_user_id: str = Field(max_length=32)
+    diagnosis_id: int | None = Field(default=None, foreign_key="diagnosis.id")
+    gap: str = Field(max_length=64)  # a playbook gap key, or "general"
+    behavior: str = Field(max_length=300)
+    target_count: int
+    window_days: int = 7
+    practice_format: str = Field(max_length=32)
+    evidence: str = Field(max_length=300)
+    status: str = Field(default="active", max_length=16)  # active | met | missed | replaced
+    starts_on: date
+    ends_on: date
+    dm_channel: str | None = Field(default=None, max_length=32)
+    dm_ts: str | None = Field(default=None, max_length=32)
+    submission_key: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class CheckIn(SQLModel, table=True):
+    """A rep saying the behavior showed up (count times)."""
+
+    __tablename__ = "check_in"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    commitment_id: int = Field(foreign_key="commitment.id", index=True)
+    count: int = 1
+    note: str = Field(default="", max_length=500)
+    source: str = Field(default="button", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -185,6 +185,31 @@ class Harness:
         }
         return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
 
+    def submit(
+        self,
+        user: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        view_id: str | None = None,
+        team_id: str | None = None,
+    ) -> HttpResult:
+        """Submit a modal as Slack would: the opened view plus the state of its inputs."""
+        team = team_id or self.fake.team_id
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team},
+            "user": {"id": user, "team_id": team},
+            "api_app_id": "A0APP",
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "view": {
+                **view,
+                "id": view_id or f"V{time.monotonic_ns()}",
+                "team_id": team,
+                "state": {"values": {block: {"value": state} for block, state in values.items()}},
+            },
+        }
+        return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+
     def event(
         self, event: dict[str, Any], event_id: str = "Ev1", retry: int | None = None, team_id: str | None = None
     ) -> HttpResult:
@@ -200,6 +225,32 @@ class Harness:
         ).encode()
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return self.post(body, "application/json", headers=headers)
+
+
+def opened_view(fake: Any, index: int = -1) -> dict[str, Any]:
+    """The view the app last opened with views.open."""
+    view = fake.calls_to("views.open")[index].args["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def txt(value: str) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": value}
+
+
+def num(value: str) -> dict[str, Any]:
+    return {"type": "number_input", "value": value}
+
+
+def sel(value: str | None, kind: str = "static_select") -> dict[str, Any]:
+    return {"type": kind, "selected_option": {"value": value} if value else None}
+
+
+def multi(*values: str, kind: str = "multi_static_select") -> dict[str, Any]:
+    return {"type": kind, "selected_options": [{"value": v} for v in values]}
+
+
+def day(value: str) -> dict[str, Any]:
+    return {"type": "datepicker", "selected_date": value}
 
 
 def fixed_clock(iso: str):  # type: ignore[no-untyped-def]

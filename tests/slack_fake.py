@@ -178,6 +178,11 @@ class SlackFake:
             if problems:
                 return {"ok": False, "error": "invalid_blocks", "errors": problems}
             return {"ok": True, "channel": a.get("channel"), "ts": f"{1700000000 + next(self.ts)}.000100"}
+        if method == "chat.getPermalink":
+            return {
+                "ok": True,
+                "permalink": f"https://fake.slack.com/archives/{a.get('channel')}/p{a.get('message_ts')}",
+            }
         if method in ("views.open", "views.push", "views.update", "views.publish"):
             view = a.get("view")
             view = json.loads(view) if isinstance(view, str) else (view or {})

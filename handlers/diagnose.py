@@ -1,0 +1,316 @@
+"""`/diagnose @rep`, the coaching brief, prescribing a commitment, and adding a wiring profile.
+
+Everything here carries wiring data, so it goes only to the manager: modals and DMs, never a
+visible message in the channel where the command was typed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import coaching_service as svc
+from bot import render_coaching as rc
+from bot import roster_service
+from bot.coaching import check_commitment, check_evidence
+from bot.context import AppContext
+from bot.playbook import CAUSES
+from bot.slack_users import coachable_problem, fetch_user
+from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT
+from handlers.common import (
+    Respond,
+    body_team,
+    int_or_none,
+    may_coach,
+    reply,
+    resolve_mention,
+    send_dm,
+    try_dm,
+    view_metadata,
+    view_value,
+)
+from storage import queries
+from storage.db import session_scope
+from storage.models import Person
+
+log = logging.getLogger("coachbot.diagnose")
+FIRST_TOKEN_RE = re.compile(r"\s*(<[^>]*>|\S+)\s*(.*)", re.S)
+NOTE_MAX = 1000
+NOT_YOUR_REP = "Only a rep's manager or a Coachbot admin can diagnose or prescribe for them."
+FORM_FAILED = "I couldn't open the form ({error}). Slack only allows a few seconds for that, so please try again."
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @app.command("/diagnose")
+    def diagnose(ack: Any, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        ack()
+        team_id, caller = command["team_id"], command["user_id"]
+        text = (command.get("text") or "").strip()
+        if len(text) > MAX_COMMAND_TEXT:
+            reply(respond, f"That's too long for me ({len(text)} characters; the limit is {MAX_COMMAND_TEXT}).")
+            return
+        match = FIRST_TOKEN_RE.match(text)
+        if not text or match is None:
+            reply(respond, "Usage: `/diagnose @rep [what you noticed]`")
+            return
+        rep, problem = resolve_mention(client, match.group(1), team_id)
+        if rep is None:
+            reply(respond, problem or "")
+            return
+        note = match.group(2).strip()
+        if len(note) > NOTE_MAX:
+            reply(respond, f"Keep the note under {NOTE_MAX} characters; you can add detail in the form.")
+            return
+        with ctx.session() as session:
+            person = queries.get_person(session, team_id, rep.id)
+            if not may_coach(ctx, client, caller, person):
+                reply(respond, NOT_YOUR_REP)
+                return
+            card = roster_service.load_wiring_card(session, team_id, rep.id)
+            history = svc.recent_history(session, team_id, person.id, ctx.playbook) if person and person.id else []
+        view = rc.diagnose_modal(rep.id, card, history, ctx.playbook, ctx.clock().date(), note)
+        try:
+            client.views_open(trigger_id=command["trigger_id"], view=view)
+        except SlackApiError as exc:
+            reply(respond, FORM_FAILED.format(error=exc.response.get("error")))
+
+    @app.view("diagnose")
+    def on_diagnose(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        rep_id = str(view_metadata(view).get("rep", ""))
+        cause, evidence = view_value(view, "cause"), view_value(view, "evidence")
+        errors: dict[str, str] = {}
+        if cause not in CAUSES:
+            errors["cause"] = "Pick the root cause you think is behind the gap."
+        if problem := check_evidence(evidence):
+            errors["evidence"] = problem
+        if not USER_ID_IN_TEXT.fullmatch(rep_id):
+            errors["evidence"] = "This form is missing who it is about. Please run /diagnose again."
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        team_id, caller = body_team(body), body["user"]["id"]
+        rep = fetch_user(client, rep_id)
+        if problem := coachable_problem(rep, team_id, f"<@{rep_id}>"):
+            try_dm(client, caller, f"I didn't record the diagnosis: {problem}")
+            return
+        assert rep is not None
+        with session_scope(ctx.engine) as session:
+            person = queries.get_person(session, team_id, rep.id)
+            if not may_coach(ctx, client, caller, person):
+                try_dm(client, caller, NOT_YOUR_REP)
+                return
+            result = svc.record_diagnosis(
+                session,
+                ctx.playbook,
+                team_id,
+                rep,
+                caller,
+                cause,
+                view_value(view, "gap"),
+                view_value(view, "drag"),
+                evidence,
+                submission_key=str(view.get("id") or body.get("trigger_id")),
+            )
+            has_profile = result.diagnosis.profile_version is not None
+        if not result.created:
+            return  # the same form submitted twice: the first submit already sent the brief
+        assert result.diagnosis.id is not None
+        if not try_dm(
+            client, caller, rc.brief_message(rep.id, result.brief, result.diagnosis.id, evidence, has_profile)
+        ):
+            log.error("brief not delivered team=%s diagnosis=%s", team_id, result.diagnosis.id)
+
+    @app.action("prescribe_open")
+    def prescribe_open(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        team_id, caller = body_team(body), body["user"]["id"]
+        diagnosis_id = int_or_none(body["actions"][0].get("value"))
+        with ctx.session() as session:
+            diagnosis = svc.get_diagnosis(session, team_id, diagnosis_id) if diagnosis_id else None
+            person = session.get(Person, diagnosis.person_id) if diagnosis else None
+            if diagnosis is None or person is None or person.team_id != team_id:
+                reply(respond, "I couldn't find that diagnosis any more.")
+                return
+            if not may_coach(ctx, client, caller, person):
+                reply(respond, NOT_YOUR_REP)
+                return
+            assert person.id is not None
+            gap = diagnosis.gap or svc.GENERAL_GAP
+            current = svc.active_commitment(session, team_id, person.id, gap)
+            logged = svc.logged_count(session, team_id, current.id) if current and current.id else 0
+            wiring, _ = svc.wiring_of(session, team_id, person)
+        gap_spec = ctx.playbook.gaps.get(gap)
+        view = rc.prescribe_modal(
+            diagnosis.id or 0,
+            person.slack_user_id,
+            gap_spec.name if gap_spec else "this week's focus",
+            gap_spec.drill_for(wiring.archetype) if gap_spec else None,
+            current,
+            logged,
+            ctx.playbook,
+        )
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            reply(respond, FORM_FAILED.format(error=exc.response.get("error")))
+
+    @app.view("prescribe")
+    def on_prescribe(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        diagnosis_id = int_or_none(view_metadata(view).get("diagnosis"))
+        draft, errors = check_commitment(
+            ctx.playbook,
+            view_value(view, "behavior"),
+            view_value(view, "target"),
+            view_value(view, "window"),
+            view_value(view, "format"),
+            view_value(view, "evidence"),
+        )
+        has_confirm = "confirm" in ((view.get("state") or {}).get("values") or {})
+        confirmed = "replace" in (view_value(view, "confirm") or [])
+        if has_confirm and not confirmed:
+            errors["confirm"] = "Tick this to replace the current commitment, or cancel to keep it."
+        if diagnosis_id is None:
+            errors["behavior"] = "This form lost track of its diagnosis. Please open it again from the brief."
+        if errors or draft is None:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        team_id, caller = body_team(body), body["user"]["id"]
+        today = ctx.clock().date()
+        with session_scope(ctx.engine) as session:
+            diagnosis = svc.get_diagnosis(session, team_id, diagnosis_id)
+            person = session.get(Person, diagnosis.person_id) if diagnosis else None
+            if diagnosis is None or person is None or person.team_id != team_id:
+                try_dm(client, caller, "I couldn't find that diagnosis any more, so nothing was sent.")
+                return
+            if not may_coach(ctx, client, caller, person):
+                try_dm(client, caller, NOT_YOUR_REP)
+                return
+            rep = fetch_user(client, person.slack_user_id)
+            if problem := coachable_problem(rep, team_id, f"<@{person.slack_user_id}>"):
+                try_dm(client, caller, f"Nothing was sent: {problem}")
+                return
+            result = svc.prescribe(
+                session,
+                team_id,
+                diagnosis,
+                caller,
+                draft,
+                today,
+                has_confirm and confirmed,
+                submission_key=str(view.get("id") or body.get("trigger_id")),
+            )
+            if result.status == "duplicate":
+                return
+            if result.status == "needs_confirmation":
+                session.rollback()
+                try_dm(
+                    client,
+                    caller,
+                    f"<@{person.slack_user_id}> got another active commitment for this gap "
+                    "while the form was open. Nothing was changed; prescribe again to replace it.",
+                )
+                return
+            commitment = result.commitment
+            assert commitment is not None
+            wiring, _ = svc.wiring_of(session, team_id, person)
+            archetype = ctx.playbook.archetypes.get(wiring.archetype or "")
+            gap_spec = ctx.playbook.gaps.get(commitment.gap)
+            message = rc.commitment_dm(
+                commitment,
+                caller,
+                archetype.first_practice_step if archetype else None,
+                gap_spec.drill_for(wiring.archetype) if gap_spec else None,
+                0,
+                ctx.playbook,
+            )
+            try:
+                channel, ts = send_dm(client, person.slack_user_id, message)
+            except SlackApiError as exc:
+                session.rollback()
+                try_dm(
+                    client,
+                    caller,
+                    f"I couldn't send <@{person.slack_user_id}> a direct message "
+                    f"({exc.response.get('error')}), so the commitment was not created.",
+                )
+                return
+            commitment.dm_channel, commitment.dm_ts = channel, ts
+            session.add(commitment)
+        link = ""
+        with contextlib.suppress(SlackApiError):
+            link = client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or ""
+        replaced = " It replaces the previous commitment for this gap." if result.replaced else ""
+        opened = f" <{link}|Open the message>" if link else ""
+        try_dm(
+            client,
+            caller,
+            f"Sent to <@{person.slack_user_id}>: {draft.target_count}× by "
+            f"{commitment.ends_on.isoformat()}.{replaced}{opened}",
+        )
+
+    @app.action("profile_open")
+    def profile_open(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        team_id, caller = body_team(body), body["user"]["id"]
+        rep_id = str(body["actions"][0].get("value", ""))
+        if not USER_ID_IN_TEXT.fullmatch(rep_id):
+            reply(respond, "That button doesn't say whose profile to add.")
+            return
+        with ctx.session() as session:
+            person = queries.get_person(session, team_id, rep_id)
+        if not may_coach(ctx, client, caller, person):
+            reply(respond, NOT_YOUR_REP)
+            return
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=rc.profile_modal(rep_id, ctx.playbook))
+        except SlackApiError as exc:
+            reply(respond, FORM_FAILED.format(error=exc.response.get("error")))
+
+    @app.view("profile_add")
+    def on_profile(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        rep_id = str(view_metadata(view).get("rep", ""))
+        errors: dict[str, str] = {}
+        archetype = view_value(view, "archetype")
+        if archetype not in ctx.playbook.archetypes:
+            errors["archetype"] = "Pick the archetype from the assessment report."
+        scores = []
+        for name in ("coachability", "drive", "resilience"):
+            value = int_or_none(view_value(view, name))
+            if value is None or not 0 <= value <= 100:
+                errors[name] = "A whole number from 0 to 100."
+            scores.append(value or 0)
+        killers = [k for k in view_value(view, "deal_killers") or [] if k in ctx.playbook.deal_killers]
+        gaps = [g for g in view_value(view, "gaps") or [] if g in ctx.playbook.gaps]
+        if not USER_ID_IN_TEXT.fullmatch(rep_id):
+            errors["archetype"] = "This form is missing who it is about. Please open it again."
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        team_id, caller = body_team(body), body["user"]["id"]
+        rep = fetch_user(client, rep_id)
+        if problem := coachable_problem(rep, team_id, f"<@{rep_id}>"):
+            try_dm(client, caller, f"I didn't save the profile: {problem}")
+            return
+        assert rep is not None
+        with session_scope(ctx.engine) as session:
+            if not may_coach(ctx, client, caller, queries.get_person(session, team_id, rep_id)):
+                try_dm(client, caller, NOT_YOUR_REP)
+                return
+            profile = svc.add_profile(
+                session, team_id, rep, archetype, (scores[0], scores[1], scores[2]), killers, gaps, ctx.clock().date()
+            )
+        try_dm(
+            client,
+            caller,
+            f"Saved wiring profile version {profile.version} for <@{rep_id}>. "
+            f"Run `/diagnose <@{rep_id}>` again for a brief built on it.",
+        )

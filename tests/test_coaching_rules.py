@@ -1,0 +1,151 @@
+"""The Diagnose/Prescribe rules over the playbook, and the limits of everything they render."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from bot import render_coaching as rc
+from bot.block_limits import check_message, check_view
+from bot.coaching import RepWiring, build_brief, check_commitment
+from bot.coaching_service import HistoryItem
+from bot.playbook import CAUSES, load_playbook
+from bot.render import WiringCard
+
+DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook_default.yml"
+
+
+def _custom_playbook(tmp_path):  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(DEFAULT_YML.read_text())
+    data["archetypes"] = {
+        "hunter": {**data["archetypes"]["engine"], "name": "Hunter"},
+        "farmer": {**data["archetypes"]["root"], "name": "Farmer"},
+        "architect": {**data["archetypes"]["grandmaster"], "name": "Architect"},
+        "closer": {**data["archetypes"]["engine"], "name": "Closer"},
+    }
+    for gap in data["gaps"].values():
+        gap["drills"] = {"default": gap["drills"]["default"], "farmer": "Farmer drill " + "x" * 500}
+    for cause in data["causes"].values():
+        cause["briefs"] = {"default": cause["briefs"]["default"]}
+    path = tmp_path / "custom.yml"
+    path.write_text(yaml.safe_dump(data))
+    return load_playbook(str(path))
+
+
+@pytest.fixture(params=["default", "custom"])
+def any_playbook(request, tmp_path):  # type: ignore[no-untyped-def]
+    return load_playbook() if request.param == "default" else _custom_playbook(tmp_path)
+
+
+def test_every_archetype_and_cause_has_a_full_brief_within_limits(any_playbook):  # type: ignore[no-untyped-def]
+    pb = any_playbook
+    for arch in [*pb.archetypes, None]:
+        for cause in CAUSES:
+            wiring = RepWiring(
+                archetype=arch,
+                seat_archetype=next(iter(pb.archetypes)),
+                deal_killers=tuple(pb.deal_killers),
+                gaps=tuple(pb.gaps),
+            )
+            brief = build_brief(pb, cause, wiring, gap=next(iter(pb.gaps)), drag=None)
+            assert brief.hypothesis and brief.opening_question and brief.move and brief.cause_name
+            assert (brief.drill is not None) == (cause == "coaching_gap")
+            assert (brief.escalate_to != []) == (cause == "environmental_drag")
+            msg = rc.brief_message("U1", brief, 1, "e" * 5000, has_profile=arch is not None)
+            assert check_message(msg) == [], (arch, cause)
+
+
+def test_pushback_rules(playbook):  # type: ignore[no-untyped-def]
+    fits = RepWiring("engine", "engine", (), ("closing",))
+    mismatch = RepWiring("root", "engine", (), ())
+    flagged = RepWiring("engine", "engine", ("ethical_flexibility",), ())
+    resistant = RepWiring("engine", "engine", ("coaching_resistance",), ())
+    assert build_brief(playbook, "coaching_gap", fits).pushback == []
+    assert "wired as Root but the seat needs Engine" in build_brief(playbook, "coaching_gap", mismatch).pushback[0]
+    assert "Ethical flexibility" in build_brief(playbook, "coaching_gap", flagged).pushback[0]
+    # pushback is about picking "skill"; a seat-fit pick on a mismatched rep agrees with the data
+    assert build_brief(playbook, "seat_fit", mismatch).pushback == []
+    resistant_brief = build_brief(playbook, "motivation", resistant)
+    assert resistant_brief.data_first and resistant_brief.opening_question == playbook.prompts.data_first_opening
+    assert not build_brief(playbook, "coaching_gap", fits).data_first
+
+
+def test_measurability(playbook):  # type: ignore[no-untyped-def]
+    draft, errors = check_commitment(
+        playbook, "  Three   discovery calls with no pitch before minute 12 ", "3", "", "drill", "recordings"
+    )
+    assert errors == {} and draft.behavior == "Three discovery calls with no pitch before minute 12"
+    assert draft.window_days == 7
+    _, errors = check_commitment(playbook, "Improve my discovery on calls", "3", "7", "drill", "recordings")
+    assert "'improve' can't be counted" in errors["behavior"]
+    _, errors = check_commitment(playbook, "Discovery calls with questions", "2.5", "-1", None, "x" * 400)
+    assert set(errors) == {"target", "window", "format", "evidence"}
+
+
+def test_modals_within_limits_with_oversized_content(any_playbook):  # type: ignore[no-untyped-def]
+    pb = any_playbook
+    card = WiringCard(
+        "U1",
+        "N" * 300,
+        "U2",
+        next(iter(pb.archetypes)),
+        "S" * 100,
+        next(iter(pb.archetypes)),
+        1,
+        2,
+        3,
+        list(pb.deal_killers),
+        list(pb.gaps),
+        date(2026, 1, 1),
+        9,
+        None,
+        9,
+    )
+    history = [HistoryItem(date(2026, 1, i + 1), "commitment", "b" * 400, "missed, 0/3 logged") for i in range(6)]
+    for view in (
+        rc.diagnose_modal("U1", card, history, pb, date(2026, 2, 1), note="n" * 5000),
+        rc.diagnose_modal("U1", None, [], pb, date(2026, 2, 1)),
+        rc.prescribe_modal(
+            1,
+            "U1",
+            "G" * 200,
+            "d" * 600,
+            SimpleNamespace(behavior="b" * 300, target_count=3, ends_on=date(2026, 1, 1)),
+            2,
+            pb,
+        ),
+        rc.pause_modal("U1", date(2026, 1, 1)),
+        rc.profile_modal("U1", pb),
+    ):
+        assert check_view(view) == [], view["callback_id"]
+    commitment = SimpleNamespace(
+        id=1,
+        behavior="b" * 300,
+        target_count=50,
+        window_days=30,
+        practice_format="drill",
+        evidence="e" * 300,
+        ends_on=date(2026, 1, 30),
+    )
+    assert check_message(rc.commitment_dm(commitment, "U2", "f" * 600, "d" * 600, 49, pb)) == []
+
+
+def test_user_text_in_briefs_and_dms_is_escaped(playbook):  # type: ignore[no-untyped-def]
+    brief = build_brief(playbook, "coaching_gap", RepWiring())
+    msg = rc.brief_message("U1", brief, 1, "<!channel> look <https://x|here>", has_profile=False)
+    assert "<!channel>" not in str(msg) and "&lt;!channel&gt;" in str(msg)
+    commitment = SimpleNamespace(
+        id=1,
+        behavior="<!here> calls",
+        target_count=1,
+        window_days=1,
+        practice_format="drill",
+        evidence="<@U999>",
+        ends_on=date(2026, 1, 1),
+    )
+    dm = str(rc.commitment_dm(commitment, "U2", None, None, 0, playbook))
+    assert "<!here>" not in dm and "<@U999>" not in dm
