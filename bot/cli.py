@@ -87,6 +87,34 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.context import AppContext
+    from bot.dispatcher import Dispatcher
+    from bot.logging_setup import configure_logging
+    from bot.slack_client import make_web_client
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    settings = _settings(["SLACK_BOT_TOKEN"])
+    configure_logging(settings.log_level, settings.secrets())
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            return _fail([f"--now '{args.now}' is not an ISO-8601 time such as 2026-11-30T09:00:00+00:00"])
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    else:
+        now = datetime.now(UTC)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    ctx = AppContext(settings=settings, engine=engine, playbook=_playbook(settings))
+    report = Dispatcher(ctx, make_web_client(settings)).run_pass(now)
+    print(report.describe())
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
 
@@ -107,6 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         app = create_app(ctx)
     except BoltError as exc:
         return _fail([f"could not start: {str(exc)[:200]} (is SLACK_BOT_TOKEN valid and SLACK_API_URL reachable?)"], 1)
+    from bot.dispatcher import Dispatcher
+    from bot.scheduler import start_scheduler
+
+    scheduler = start_scheduler(Dispatcher(ctx, app.client))
     if args.http:
         from bot.http_server import make_wsgi_app, serve
 
@@ -116,6 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         log.info("connecting to Slack with Socket Mode")
         SocketModeHandler(app, settings.app_token).start()
+    scheduler.shutdown(wait=False)
     return 0
 
 
@@ -136,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--team", help="Slack team id (default: the bot token's workspace)")
     imp.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     imp.set_defaults(func=cmd_import)
+    dis = sub.add_parser("dispatch", help="send everything that is due (nudges, reminders, closeouts) once, then exit")
+    dis.add_argument("--now", help="act as if it were this ISO-8601 time (default: the real time)")
+    dis.set_defaults(func=cmd_dispatch)
     return parser
 
 

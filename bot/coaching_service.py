@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from bot.coaching import Brief, CommitmentDraft, RepWiring, build_brief
 from bot.playbook import Playbook
 from bot.roster_service import ensure_person
+from bot.schedule import local_today, zone_for
 from bot.slack_users import SlackUser
 from storage import queries
 from storage.models import CheckIn, Commitment, Diagnosis, Person, WiringProfile
@@ -177,6 +178,7 @@ def prescribe(
     today: date,
     confirm_replace: bool,
     submission_key: str,
+    now: datetime | None = None,
 ) -> PrescribeResult:
     """Create the commitment (one active per rep and gap); replacing needs explicit confirmation."""
     existing = session.exec(select(Commitment).where(Commitment.submission_key == submission_key)).first()
@@ -204,6 +206,7 @@ def prescribe(
         starts_on=today,
         ends_on=today + timedelta(days=draft.window_days - 1),
         submission_key=submission_key[:64],
+        created_at=now or datetime.now(UTC),
     )
     session.add(commitment)
     session.flush()
@@ -219,14 +222,24 @@ class CheckInResult:
 
 
 def log_check_in(
-    session: Session, team_id: str, commitment_id: int, user_id: str, count: int, note: str, source: str, today: date
+    session: Session,
+    team_id: str,
+    commitment_id: int,
+    user_id: str,
+    count: int,
+    note: str,
+    source: str,
+    now: datetime,
+    default_tz: str,
 ) -> CheckInResult:
+    """Record a check-in by the rep who owns the commitment, inside its window (in the rep's time zone)."""
     commitment = get_commitment(session, team_id, commitment_id)
     person = session.get(Person, commitment.person_id) if commitment else None
     if commitment is None or person is None or person.slack_user_id != user_id:
         return CheckInResult(False, "That commitment isn't yours to log against.")
     if commitment.status != "active":
         return CheckInResult(False, f"That commitment is closed ({commitment.status}), so it can't take check-ins.")
+    today = local_today(now, zone_for(person.tz, default_tz))
     if today > commitment.ends_on:
         return CheckInResult(False, f"That commitment's window closed on {commitment.ends_on.isoformat()}.")
     assert commitment.id is not None
@@ -236,13 +249,52 @@ def log_check_in(
     return CheckInResult(True, "", logged, commitment.target_count)
 
 
-def pause_nudges(session: Session, team_id: str, rep_user_id: str, until: date | None) -> bool:
+def active_commitments_of(session: Session, team_id: str, user_id: str) -> list[Commitment]:
+    person = queries.get_person(session, team_id, user_id)
+    if person is None:
+        return []
+    return list(
+        session.exec(
+            select(Commitment)
+            .where(Commitment.team_id == team_id, Commitment.person_id == person.id, Commitment.status == "active")
+            .order_by(col(Commitment.id))
+        )
+    )
+
+
+def pause_nudges(session: Session, team_id: str, rep_user_id: str, until: date | None, today: date) -> bool:
+    """Pause (or, with None, resume) a rep's nudges. Active windows are extended by the paused days."""
     person = queries.get_person(session, team_id, rep_user_id)
     if person is None:
         return False
+    if until is not None:
+        already = (
+            person.nudges_paused_until if person.nudges_paused_until and person.nudges_paused_until > today else today
+        )
+        extra = (until - already).days
+        if extra > 0:
+            assert person.id is not None
+            for commitment in session.exec(
+                select(Commitment).where(
+                    Commitment.team_id == team_id, Commitment.person_id == person.id, Commitment.status == "active"
+                )
+            ):
+                commitment.ends_on += timedelta(days=extra)
+                commitment.window_days += extra
+                session.add(commitment)
     person.nudges_paused_until = until
     person.updated_at = datetime.now(UTC)
     session.add(person)
+    return True
+
+
+def set_reflection(session: Session, team_id: str, commitment_id: int, user_id: str, text: str) -> bool:
+    commitment = get_commitment(session, team_id, commitment_id)
+    person = session.get(Person, commitment.person_id) if commitment else None
+    if commitment is None or person is None or person.slack_user_id != user_id:
+        return False
+    commitment.reflection = text[:1000]
+    session.add(commitment)
     return True
 
 

@@ -112,6 +112,13 @@ HELP_COMMANDS = [
     ("/coach team", "List the reps you coach."),
     ("/coach request @rep", "Ask to become a rep's manager in Coachbot. The rep accepts or declines in a DM."),
     ("/coach assign @rep @manager", "Admins: make someone a rep's manager right away."),
+    ("/diagnose @rep [note]", "Managers: diagnose a rep's gap, get a coaching brief, prescribe one behavior."),
+    ("/checkin [count] [note]", "Reps: log that this week's behavior showed up."),
+    (
+        "/coach pause [@rep] YYYY-MM-DD",
+        "Pause practice nudges until a date (vacation, life event). `/coach resume [@rep]` turns them back on.",
+    ),
+    ("/coach settings", "Admins: the weekly nudge day and time, and mid-window reminders."),
     ("/coach help", "This message."),
 ]
 

@@ -359,3 +359,110 @@ def profile_modal(rep_id: str, playbook: Playbook) -> View:
         ),
     ]
     return _modal("profile_add", "Wiring profile", "Save", blocks, {"rep": rep_id})
+
+
+def _days_left(ends_on: date, today: date) -> str:
+    left = (ends_on - today).days + 1
+    if left <= 0:
+        return "window closed"
+    return "last day" if left == 1 else f"{left} days left"
+
+
+def _commitment_buttons(commitment_id: int) -> dict[str, Any]:
+    return actions(
+        button("Log one", "checkin_log", str(commitment_id), style="primary"),
+        button("Log with a note", "checkin_note_open", str(commitment_id)),
+        button("I'm blocked", "blocked_open", str(commitment_id)),
+        block_id=f"practice_{commitment_id}",
+    )
+
+
+def nudge_message(items: list[tuple[Any, int, str | None]], today: date) -> Message:
+    """The weekly practice DM. items: (commitment, logged so far, this week's drill or None)."""
+    blocks: list[dict[str, Any]] = [header("This week's practice")]
+    for commitment, logged, drill in items[:10]:
+        assert commitment.id is not None
+        blocks.append(
+            section(
+                f"*{escape_mrkdwn(truncate(commitment.behavior, 300))}*\n"
+                f"Progress: *{logged} of {commitment.target_count}* · {_days_left(commitment.ends_on, today)}"
+            )
+        )
+        if drill:
+            blocks.append(context(f"Drill for this week: {escape_mrkdwn(drill)}"))
+        blocks.append(_commitment_buttons(commitment.id))
+    blocks.append(context("Log it each time it shows up. Fewer, better reps beat a busy week."))
+    first = items[0][0]
+    return {"text": f"This week's practice: {escape_mrkdwn(truncate(first.behavior, 150))}", "blocks": blocks}
+
+
+def reminder_message(commitment: Any, today: date) -> Message:
+    assert commitment.id is not None
+    return {
+        "text": "A gentle reminder about this week's practice",
+        "blocks": [
+            section(
+                f"Halfway through: nothing logged yet for *{escape_mrkdwn(truncate(commitment.behavior, 300))}* "
+                f"({_days_left(commitment.ends_on, today)}). One rep today keeps the week alive."
+            ),
+            _commitment_buttons(commitment.id),
+        ],
+    }
+
+
+def closeout_message(commitment: Any, logged: int) -> Message:
+    assert commitment.id is not None
+    met = commitment.status == "met"
+    verdict = (
+        f":white_check_mark: *Met*: {logged} of {commitment.target_count}. It showed up; that is the point."
+        if met
+        else f"*Not met this time*: {logged} of {commitment.target_count}. That is useful data for your next 1:1."
+    )
+    return {
+        "text": f"Your commitment closed: {'met' if met else 'missed'}",
+        "blocks": [
+            header("Week closed"),
+            section(f"*{escape_mrkdwn(truncate(commitment.behavior, 300))}*\n{verdict}"),
+            actions(button("Add a reflection", "reflection_open", str(commitment.id))),
+        ],
+    }
+
+
+def note_modal(
+    commitment_id: int, callback_id: str, title: str, label: str, placeholder: str, submit: str, with_count: bool
+) -> View:
+    blocks: list[dict[str, Any]] = []
+    if with_count:
+        blocks.append(
+            _input(
+                "count",
+                "How many times",
+                {
+                    "type": "number_input",
+                    "is_decimal_allowed": False,
+                    "initial_value": "1",
+                    "min_value": "1",
+                    "max_value": "20",
+                },
+            )
+        )
+    blocks.append(
+        _input(
+            "note",
+            label,
+            {"type": "plain_text_input", "multiline": True, "max_length": 500, "placeholder": plain(placeholder)},
+        )
+    )
+    return _modal(callback_id, title, submit, blocks, {"commitment": commitment_id})
+
+
+def pick_commitment_message(options: list[tuple[int, str]], count: int, note: str) -> Message:
+    """Which commitment a /checkin is for, when a rep has several."""
+    buttons = [
+        button(truncate(behavior, 70), "checkin_pick", json.dumps({"c": cid, "n": count, "t": note[:500]}))
+        for cid, behavior in options[:5]
+    ]
+    return {
+        "text": "Which commitment is this check-in for?",
+        "blocks": [section("You have more than one active commitment. Which one is this for?"), actions(*buttons)],
+    }

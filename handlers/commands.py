@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from slack_bolt import App
@@ -12,7 +13,9 @@ from slack_sdk.errors import SlackApiError
 from bot import render, roster_service
 from bot.access import NOT_ALLOWED, can_view_rep
 from bot.context import AppContext
+from bot.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.text import MAX_COMMAND_TEXT, escape_mrkdwn, truncate
+from handlers.checkins import apply_pause, pause_problem
 from handlers.common import Respond, caller_is_admin, reply, resolve_mention
 from storage import queries
 from storage.db import session_scope
@@ -43,6 +46,10 @@ def register(app: App, ctx: AppContext) -> None:
             request_rep(ctx, client, respond, team_id, user_id, rest)
         elif sub == "assign":
             assign_manager(ctx, client, respond, team_id, user_id, rest)
+        elif sub in ("pause", "resume"):
+            pause_or_resume(ctx, client, respond, team_id, user_id, sub, rest)
+        elif sub == "settings":
+            workspace_settings(ctx, client, respond, team_id, user_id, rest)
         else:
             reply(respond, UNKNOWN.format(sub=escape_mrkdwn(truncate(args[0], 30))))
 
@@ -157,3 +164,65 @@ def assign_manager(
         )
     except SlackApiError:
         reply(respond, f"(I couldn't send <@{rep.id}> a direct message to let them know.)")
+
+
+def pause_or_resume(
+    ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, sub: str, args: list[str]
+) -> None:
+    usage = "Usage: `/coach pause [@rep] YYYY-MM-DD` or `/coach resume [@rep]`"
+    rep_id = caller
+    if args and args[0].startswith(("<", "@")):
+        rep, problem = resolve_mention(client, args[0], team_id)
+        if rep is None:
+            reply(respond, problem or "")
+            return
+        rep_id, args = rep.id, args[1:]
+    until = None
+    if sub == "pause":
+        if len(args) != 1:
+            reply(respond, usage)
+            return
+        try:
+            until = date.fromisoformat(args[0])
+        except ValueError:
+            reply(respond, f"`{escape_mrkdwn(truncate(args[0], 20))}` isn't a date like 2026-12-24. {usage}")
+            return
+        if problem := pause_problem(until, ctx.clock().date()):
+            reply(respond, problem)
+            return
+    elif args:
+        reply(respond, usage)
+        return
+    reply(respond, apply_pause(ctx, client, team_id, caller, rep_id, until))
+
+
+def workspace_settings(
+    ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, args: list[str]
+) -> None:
+    usage = (
+        "Usage: `/coach settings`, `/coach settings nudge monday 09:00` or `/coach settings reminders on|off` (admins)"
+    )
+    if not caller_is_admin(ctx, client, caller):
+        reply(respond, "Only Coachbot admins can see or change workspace settings.")
+        return
+    with session_scope(ctx.engine) as session:
+        ws = queries.ensure_workspace(session, team_id)
+        if args and args[0].lower() == "nudge" and len(args) == 3:
+            weekday, moment = parse_weekday(args[1]), parse_time_of_day(args[2])
+            if weekday is None or moment is None:
+                reply(respond, f"I need a weekday and a 24-hour time, like `nudge monday 09:00`. {usage}")
+                return
+            ws.nudge_weekday, (ws.nudge_hour, ws.nudge_minute) = weekday, moment
+        elif args and args[0].lower() == "reminders" and len(args) == 2 and args[1].lower() in ("on", "off"):
+            ws.reminders_enabled = args[1].lower() == "on"
+        elif args:
+            reply(respond, usage)
+            return
+        session.add(ws)
+        summary = (
+            f"Weekly practice nudges go out on *{WEEKDAYS[ws.nudge_weekday].capitalize()}* at "
+            f"*{ws.nudge_hour:02d}:{ws.nudge_minute:02d}* in each rep's own time zone "
+            f"(default zone {ctx.settings.default_tz}). Mid-window reminders are "
+            f"*{'on' if ws.reminders_enabled else 'off'}*."
+        )
+    reply(respond, ("Saved. " if args else "") + summary)

@@ -206,6 +206,7 @@ def register(app: App, ctx: AppContext) -> None:
                 today,
                 has_confirm and confirmed,
                 submission_key=str(view.get("id") or body.get("trigger_id")),
+                now=ctx.clock(),
             )
             if result.status == "duplicate":
                 return

@@ -21,6 +21,10 @@ class Workspace(SQLModel, table=True):
     active: bool = True
     installed_at: datetime = Field(default_factory=utcnow)
     uninstalled_at: datetime | None = None
+    nudge_weekday: int = 0  # 0 = Monday, in each rep's own time zone
+    nudge_hour: int = 9
+    nudge_minute: int = 0
+    reminders_enabled: bool = True
 
 
 class Person(SQLModel, table=True):
@@ -38,6 +42,8 @@ class Person(SQLModel, table=True):
     seat_id: int | None = Field(default=None, foreign_key="seat.id")
     start_date: date | None = None
     nudges_paused_until: date | None = None
+    dm_channel: str | None = Field(default=None, max_length=32)
+    unreachable_reason: str | None = Field(default=None, max_length=64)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -156,6 +162,8 @@ class Commitment(SQLModel, table=True):
     submission_key: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    cycle_number: int | None = None  # set at closeout: the how-many-th closed cycle on this gap
+    reflection: str | None = Field(default=None, max_length=1000)
 
 
 class CheckIn(SQLModel, table=True):
@@ -169,4 +177,36 @@ class CheckIn(SQLModel, table=True):
     count: int = 1
     note: str = Field(default="", max_length=500)
     source: str = Field(default="button", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ScheduledMessage(SQLModel, table=True):
+    """The outbox. One row per (rep, kind, period): a unique key that no pass can send twice.
+
+    pending -> sending (claimed) -> sent; or skipped (past the grace window), unreachable (the rep
+    cannot get DMs) or failed (gave up after retries).
+    """
+
+    __tablename__ = "scheduled_message"
+    __table_args__ = (
+        UniqueConstraint("team_id", "rep_user_id", "kind", "period", name="uq_scheduled_natural_key"),
+        Index("ix_scheduled_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    rep_user_id: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # nudge | reminder | closeout
+    period: str = Field(max_length=32)  # nudge: local date; reminder/closeout: commitment id
+    commitment_id: int | None = Field(default=None, foreign_key="commitment.id")
+    due_at: datetime
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None
+    sent_at: datetime | None = None
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)

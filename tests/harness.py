@@ -162,6 +162,7 @@ class Harness:
         team_id: str | None = None,
         channel: str | None = None,
         extra: dict[str, Any] | None = None,
+        message_ts: str = "1.000",
     ) -> HttpResult:
         payload = {
             "type": "block_actions",
@@ -169,7 +170,7 @@ class Harness:
             "user": {"id": user, "team_id": team_id or self.fake.team_id},
             "api_app_id": "A0APP",
             "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "container": {"type": "message", "channel_id": channel or f"D{user}", "message_ts": "1.000"},
+            "container": {"type": "message", "channel_id": channel or f"D{user}", "message_ts": message_ts},
             "channel": {"id": channel or f"D{user}"},
             "response_url": self.fake_server.response_url(f"act-{user}"),
             "actions": [

@@ -55,6 +55,8 @@ class SlackFake:
     failures: list[Failure] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> posted messages
+    delays: dict[str, float] = field(default_factory=dict)  # method -> seconds to stall after recording
 
     # --- directory -------------------------------------------------------------------------------
     def add_user(
@@ -143,7 +145,10 @@ class SlackFake:
             return 200, headers, {"ok": False, "error": failure.error or "fake_error"}
         with self.lock:
             self.calls.append(Call(method, args))
-        return 200, {}, self._answer(method, args)
+        answer = self._answer(method, args)
+        if method in self.delays:  # Slack has the message, but the answer is slow (a crash window)
+            time.sleep(self.delays[method])
+        return 200, {}, answer
 
     def _answer(self, method: str, a: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -177,7 +182,21 @@ class SlackFake:
             problems = check_message({"text": a.get("text"), "blocks": _blocks(a)})
             if problems:
                 return {"ok": False, "error": "invalid_blocks", "errors": problems}
-            return {"ok": True, "channel": a.get("channel"), "ts": f"{1700000000 + next(self.ts)}.000100"}
+            ts = f"{1700000000 + next(self.ts)}.000100"
+            if method == "chat.postMessage":
+                metadata = a.get("metadata")
+                metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+                with self.lock:
+                    self.history.setdefault(str(a.get("channel")), []).append(
+                        {"type": "message", "ts": ts, "text": a.get("text"), "metadata": metadata}
+                    )
+            return {"ok": True, "channel": a.get("channel"), "ts": ts}
+        if method == "conversations.history":
+            with self.lock:
+                messages = list(reversed(self.history.get(str(a.get("channel")), [])))
+            if str(a.get("include_all_metadata")).lower() not in ("true", "1"):
+                messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+            return {"ok": True, "messages": messages, "has_more": False}
         if method == "chat.getPermalink":
             return {
                 "ok": True,
@@ -269,3 +288,10 @@ class SlackFakeServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def sent_keys(fake: SlackFake) -> list[str]:
+    """The scheduled-message keys of every DM Slack accepted, in order (duplicates kept)."""
+    with fake.lock:
+        messages = sorted((m for msgs in fake.history.values() for m in msgs), key=lambda m: m["ts"])
+    return [m["metadata"]["event_payload"]["key"] for m in messages if m.get("metadata")]

@@ -39,7 +39,7 @@ def test_empty_text_shows_help(harness):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("mention", [f"<@{REP}|riley>", f"<@{REP}>"])
 def test_manager_sees_wiring_card(harness, roster, mention):  # type: ignore[no-untyped-def]
-    harness.ctx.clock = lambda: __import__("datetime").datetime(2026, 11, 12, 9, 0)
+    harness.ctx.clock = lambda: __import__("datetime").datetime(2026, 11, 12, 9, 0, tzinfo=__import__("datetime").UTC)
     harness.command(MANAGER, f"profile {mention}")
     call = harness.fake.responses()[-1]
     assert call.args["response_type"] == "ephemeral"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlmodel import Session, select
@@ -13,7 +13,7 @@ from storage.models import CheckIn, Commitment, Diagnosis, Person, WiringProfile
 from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, REP2, STANDARD_ROWS, STRANGER
 from tests.harness import day, multi, num, opened_view, sel, txt
 
-TODAY = datetime(2026, 11, 12, 15, 0)
+TODAY = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)
 EVIDENCE = "Pitched before minute five on 4 of 5 recorded discovery calls this week."
 
 
@@ -421,7 +421,7 @@ def test_check_in_button_records_a_row_and_updates_progress(h, engine):  # type:
     diagnose(h)
     h.submit(MANAGER, open_prescribe(h), prescribe_values())
     (c,) = _rows(engine, Commitment)
-    h.action(REP, "checkin_log", str(c.id))
+    h.action(REP, "checkin_log", str(c.id), message_ts=c.dm_ts)
     (row,) = _rows(engine, CheckIn)
     assert (row.commitment_id, row.count, row.source) == (c.id, 1, "button")
     updated = [r for r in h.fake.responses() if r.args.get("replace_original") is True][-1]
@@ -429,7 +429,7 @@ def test_check_in_button_records_a_row_and_updates_progress(h, engine):  # type:
     assert "1 of 3 so far" in h.fake.last_response_text()
     h.action(STRANGER, "checkin_log", str(c.id))
     assert "isn't yours" in h.fake.last_response_text()
-    h.ctx.clock = lambda: datetime(2026, 11, 19, 9, 0)
+    h.ctx.clock = lambda: datetime(2026, 11, 19, 9, 0, tzinfo=UTC)
     h.action(REP, "checkin_log", str(c.id))
     assert "window closed on 2026-11-18" in h.fake.last_response_text()
     assert len(_rows(engine, CheckIn)) == 1

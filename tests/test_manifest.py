@@ -26,6 +26,7 @@ def test_manifest_declares_what_the_code_uses():  # type: ignore[no-untyped-def]
         "commands",
         "chat:write",
         "im:write",
+        "im:history",
         "users:read",
         "users:read.email",
     }

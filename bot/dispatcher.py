@@ -1,0 +1,483 @@
+"""All due scheduled work in one pass: weekly nudges, mid-window reminders, closeouts.
+
+The database is the source of truth; APScheduler (or cron, or `coachbot dispatch`) only decides
+when a pass runs. Each message is a row keyed by (team, rep, kind, period) and moves
+pending -> sending -> sent. Claiming happens in a transaction (FOR UPDATE SKIP LOCKED on
+PostgreSQL, BEGIN IMMEDIATE on SQLite), so two dispatchers never take the same row. Every message
+carries its key in Slack message metadata: a row left in `sending` by a crash is resolved by
+looking for that key in the DM's history, so it is marked sent instead of being sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from bot import render_coaching as rc
+from bot.context import AppContext
+from bot.schedule import latest_weekly, local_moment, local_today, zone_for
+from storage.db import session_scope
+from storage.models import CheckIn, Commitment, Person, ScheduledMessage, WiringProfile, Workspace
+
+log = logging.getLogger("coachbot.dispatch")
+
+METADATA_EVENT = "coachbot_scheduled"
+UNREACHABLE = {
+    "account_inactive",
+    "user_not_found",
+    "user_disabled",
+    "cannot_dm_bot",
+    "channel_not_found",
+    "is_archived",
+    "messages_tab_disabled",
+    "not_allowed_token_type",
+    "invalid_users",
+}
+MAX_ATTEMPTS = 5
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+REMINDER_MIN_WINDOW = 3  # a reminder only makes sense when there is a middle to the window
+
+
+@dataclass
+class PassReport:
+    planned: int = 0
+    sent: int = 0
+    skipped: int = 0
+    unreachable: int = 0
+    retrying: int = 0
+    failed: int = 0
+    resolved: int = 0
+    closed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return (
+            f"dispatch: planned {self.planned}, sent {self.sent}, skipped {self.skipped}, "
+            f"unreachable {self.unreachable}, retrying {self.retrying}, failed {self.failed}, "
+            f"resolved after a crash {self.resolved}, commitments closed {self.closed}"
+        )
+
+
+def message_key(row: ScheduledMessage) -> str:
+    return f"{row.team_id}:{row.rep_user_id}:{row.kind}:{row.period}"
+
+
+def _insert(session: Session) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        ctx: AppContext,
+        client: WebClient,
+        *,
+        grace: timedelta = timedelta(hours=12),
+        stale_after: timedelta = timedelta(minutes=2),
+        batch_size: int = 500,
+        worker_id: str | None = None,
+    ):
+        self.ctx = ctx
+        self.client = client
+        self.grace = grace
+        self.stale_after = stale_after
+        self.batch_size = batch_size
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    # --- one pass ------------------------------------------------------------------------------
+    def run_pass(self, now: datetime | None = None) -> PassReport:
+        now = _aware(now or self.ctx.clock())
+        report = PassReport()
+        self.plan(now, report)
+        self.resolve_stale(now, report)
+        while True:
+            batch = self.claim(now)
+            if not batch:
+                break
+            self.deliver_batch(batch, now, report)
+        return report
+
+    # --- planning: which (rep, kind, period) rows should exist by now ------------------------
+    def plan(self, now: datetime, report: PassReport) -> None:
+        default_tz = self.ctx.settings.default_tz
+        with session_scope(self.ctx.engine) as session:
+            workspaces = {w.team_id: w for w in session.exec(select(Workspace).where(Workspace.active))}
+            if not workspaces:
+                return
+            active = session.exec(
+                select(Commitment, Person)
+                .join(Person, col(Person.id) == col(Commitment.person_id))
+                .where(Commitment.status == "active", col(Commitment.team_id).in_(list(workspaces)), Person.active)
+            ).all()
+            existing = {
+                (r[0], r[1], r[2], r[3])
+                for r in session.exec(
+                    select(
+                        ScheduledMessage.team_id,
+                        ScheduledMessage.rep_user_id,
+                        ScheduledMessage.kind,
+                        ScheduledMessage.period,
+                    )
+                    .join(Commitment, col(Commitment.id) == col(ScheduledMessage.commitment_id))
+                    .where(Commitment.status == "active")
+                )
+            }
+            rows: list[dict[str, Any]] = []
+            for commitment, person in active:
+                ws = workspaces[commitment.team_id]
+                zone = zone_for(person.tz, default_tz)
+                today = local_today(now, zone)
+                if person.nudges_paused_until and person.nudges_paused_until > today:
+                    continue
+                wanted: list[tuple[str, str, datetime]] = []
+                day, due = latest_weekly(now, zone, ws.nudge_weekday, ws.nudge_hour, ws.nudge_minute)
+                if commitment.starts_on <= day <= commitment.ends_on and due >= _aware(commitment.created_at):
+                    wanted.append(("nudge", day.isoformat(), due))
+                if ws.reminders_enabled and commitment.window_days >= REMINDER_MIN_WINDOW:
+                    mid = commitment.starts_on + timedelta(days=commitment.window_days // 2)
+                    due = local_moment(mid, ws.nudge_hour, ws.nudge_minute, zone)
+                    if due <= now:
+                        wanted.append(("reminder", str(commitment.id), due))
+                close_due = local_moment(commitment.ends_on + timedelta(days=1), ws.nudge_hour, ws.nudge_minute, zone)
+                if close_due <= now:
+                    wanted.append(("closeout", str(commitment.id), close_due))
+                for kind, period, due in wanted:
+                    key = (commitment.team_id, person.slack_user_id, kind, period)
+                    if key not in existing:
+                        existing.add(key)
+                        rows.append(
+                            {
+                                "team_id": key[0],
+                                "rep_user_id": key[1],
+                                "kind": kind,
+                                "period": period,
+                                "commitment_id": commitment.id,
+                                "due_at": due,
+                                "status": "pending",
+                                "attempts": 0,
+                                "created_at": now,
+                            }
+                        )
+            if rows:
+                stmt = _insert(session)(ScheduledMessage).on_conflict_do_nothing(
+                    index_elements=["team_id", "rep_user_id", "kind", "period"]
+                )
+                session.exec(stmt, params=rows)  # type: ignore[call-overload]
+                report.planned += len(rows)
+
+    # --- crash recovery ------------------------------------------------------------------------
+    def resolve_stale(self, now: datetime, report: PassReport) -> None:
+        """Rows left in `sending` (a dispatcher died mid-send): sent if Slack has them, else retry."""
+        with session_scope(self.ctx.engine) as session:
+            stale = session.exec(
+                select(ScheduledMessage)
+                .where(ScheduledMessage.status == "sending", col(ScheduledMessage.claimed_at) < now - self.stale_after)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in stale:
+                channel = self._dm_channel_for(session, row.team_id, row.rep_user_id)
+                found = self._find_sent(channel, row) if channel else None
+                if found:
+                    row.status, row.slack_channel, row.slack_ts, row.sent_at = "sent", channel, found, now
+                    report.resolved += 1
+                    log.info("resolved key=%s: already delivered before a crash", message_key(row))
+                else:
+                    row.status, row.claimed_by = "pending", None
+                    log.info("resolved key=%s: not delivered before a crash; will send", message_key(row))
+                session.add(row)
+
+    def _find_sent(self, channel: str, row: ScheduledMessage) -> str | None:
+        oldest = (_aware(row.claimed_at) - timedelta(minutes=5)).timestamp() if row.claimed_at else 0
+        try:
+            resp = self.client.conversations_history(
+                channel=channel, oldest=str(oldest), limit=100, include_all_metadata=True
+            )
+        except SlackApiError as exc:
+            log.warning("history lookup failed key=%s error=%s", message_key(row), exc.response.get("error"))
+            return None
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_EVENT and payload.get("key") == message_key(row):
+                return str(message.get("ts"))
+        return None
+
+    # --- claiming ------------------------------------------------------------------------------
+    def claim(self, now: datetime) -> list[ScheduledMessage]:
+        with session_scope(self.ctx.engine) as session:
+            rows = list(
+                session.exec(
+                    select(ScheduledMessage)
+                    .where(
+                        ScheduledMessage.status == "pending",
+                        col(ScheduledMessage.due_at) <= now,
+                        or_(
+                            col(ScheduledMessage.next_attempt_at).is_(None),
+                            col(ScheduledMessage.next_attempt_at) <= now,
+                        ),
+                    )
+                    .order_by(col(ScheduledMessage.due_at))
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not rows:
+                return []
+            session.exec(  # type: ignore[call-overload]
+                update(ScheduledMessage)
+                .where(col(ScheduledMessage.id).in_([r.id for r in rows]), ScheduledMessage.status == "pending")
+                .values(
+                    status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=ScheduledMessage.attempts + 1
+                )
+                .execution_options(synchronize_session=False)
+            )
+            for r in rows:
+                r.status, r.claimed_by, r.claimed_at, r.attempts = "sending", self.worker_id, now, r.attempts + 1
+            session.expunge_all()
+            return rows
+
+    # --- delivery ------------------------------------------------------------------------------
+    def deliver_batch(self, batch: list[ScheduledMessage], now: datetime, report: PassReport) -> None:
+        with self.ctx.session() as session:
+            data = _BatchData.load(session, batch)
+        for row in batch:
+            try:
+                self._deliver(row, data, now, report)
+            except Exception as exc:  # one bad message never stops the pass
+                log.error("dispatch error key=%s error=%s", message_key(row), type(exc).__name__)
+                report.errors.append(message_key(row))
+                self._finish(row, now, report, error=type(exc).__name__)
+
+    def _deliver(self, row: ScheduledMessage, data: _BatchData, now: datetime, report: PassReport) -> None:
+        ws = data.workspaces.get(row.team_id)
+        person = data.people.get((row.team_id, row.rep_user_id))
+        commitment = data.commitments.get(row.commitment_id or -1)
+        if ws is None or not ws.active or person is None or commitment is None:
+            return self._mark(row, "skipped", now, report, "workspace inactive or rep/commitment gone")
+        zone = zone_for(person.tz, self.ctx.settings.default_tz)
+        today = local_today(now, zone)
+        late = now - _aware(row.due_at) > self.grace
+        if row.kind == "closeout":
+            logged = data.logged.get(commitment.id or -1, 0)
+            if commitment.status == "active":
+                self._close(commitment, logged, now)
+                report.closed += 1
+            if late:
+                return self._mark(row, "skipped", now, report, "missed: past the grace window")
+            message = rc.closeout_message(commitment, logged)
+        else:
+            if late:
+                return self._mark(row, "skipped", now, report, "missed: past the grace window")
+            if commitment.status != "active" or (person.nudges_paused_until and person.nudges_paused_until > today):
+                return self._mark(row, "skipped", now, report, "not needed: closed or paused")
+            if row.kind == "reminder":
+                if data.logged.get(commitment.id or -1, 0) > 0:
+                    return self._mark(row, "skipped", now, report, "not needed: already logged")
+                message = rc.reminder_message(commitment, today)
+            else:
+                archetype = data.archetypes.get(person.id or -1)
+                items = []
+                for c in data.active_by_person.get(person.id or -1, [commitment]):
+                    gap = self.ctx.playbook.gaps.get(c.gap)
+                    items.append((c, data.logged.get(c.id or -1, 0), gap.drill_for(archetype) if gap else None))
+                message = rc.nudge_message(items, today)
+        if person.unreachable_reason:
+            return self._mark(row, "unreachable", now, report, person.unreachable_reason)
+        self._send(row, person, message, now, report)
+
+    def _send(
+        self, row: ScheduledMessage, person: Person, message: dict[str, Any], now: datetime, report: PassReport
+    ) -> None:
+        try:
+            channel = person.dm_channel
+            if not channel:
+                channel = self.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
+                self._remember_channel(person, channel)
+            resp = self.client.chat_postMessage(
+                channel=channel,
+                **message,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}},
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if error in UNREACHABLE:
+                self._mark_unreachable(person, error)
+                self._mark(row, "unreachable", now, report, error)
+                log.warning("unreachable rep=%s key=%s error=%s", row.rep_user_id, message_key(row), error)
+            else:
+                self._finish(row, now, report, error=error)
+            return
+        self._mark(row, "sent", now, report, None, channel=channel, ts=str(resp.get("ts")))
+
+    def _finish(self, row: ScheduledMessage, now: datetime, report: PassReport, error: str) -> None:
+        """A transient failure: retry later with backoff, or give up after MAX_ATTEMPTS."""
+        if row.attempts >= MAX_ATTEMPTS:
+            log.error(
+                "giving up rep=%s key=%s after %d attempts error=%s",
+                row.rep_user_id,
+                message_key(row),
+                row.attempts,
+                error,
+            )
+            return self._mark(row, "failed", now, report, error)
+        delay = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
+        log.warning(
+            "will retry rep=%s key=%s in %ss error=%s",
+            row.rep_user_id,
+            message_key(row),
+            int(delay.total_seconds()),
+            error,
+        )
+        with session_scope(self.ctx.engine) as session:
+            session.exec(
+                update(ScheduledMessage)
+                .where(col(ScheduledMessage.id) == row.id)
+                .values(  # type: ignore[call-overload]
+                    status="pending", next_attempt_at=now + delay, last_error=error[:200], claimed_by=None
+                )
+            )
+        report.retrying += 1
+
+    def _mark(
+        self,
+        row: ScheduledMessage,
+        status: str,
+        now: datetime,
+        report: PassReport,
+        reason: str | None,
+        channel: str | None = None,
+        ts: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status, "last_error": (reason or "")[:200] or None}
+        if status == "sent":
+            values.update(sent_at=now, slack_channel=channel, slack_ts=ts)
+        with session_scope(self.ctx.engine) as session:
+            session.exec(update(ScheduledMessage).where(col(ScheduledMessage.id) == row.id).values(**values))  # type: ignore[call-overload]
+        setattr(report, status, getattr(report, status) + 1)
+
+    def _close(self, commitment: Commitment, logged: int, now: datetime) -> None:
+        with session_scope(self.ctx.engine) as session:
+            current = session.get(Commitment, commitment.id)
+            if current is None or current.status != "active":
+                return
+            previous = session.exec(
+                select(func.count())
+                .select_from(Commitment)
+                .where(
+                    Commitment.team_id == current.team_id,
+                    Commitment.person_id == current.person_id,
+                    Commitment.gap == current.gap,
+                    col(Commitment.cycle_number).is_not(None),
+                )
+            ).one()
+            current.status = "met" if logged >= current.target_count else "missed"
+            current.closed_at, current.cycle_number = now, int(previous) + 1
+            session.add(current)
+        commitment.status = current.status
+
+    def _remember_channel(self, person: Person, channel: str) -> None:
+        person.dm_channel = channel
+        with session_scope(self.ctx.engine) as session:
+            session.exec(update(Person).where(col(Person.id) == person.id).values(dm_channel=channel))  # type: ignore[call-overload]
+
+    def _mark_unreachable(self, person: Person, error: str) -> None:
+        person.unreachable_reason = error
+        with session_scope(self.ctx.engine) as session:
+            session.exec(update(Person).where(col(Person.id) == person.id).values(unreachable_reason=error[:64]))  # type: ignore[call-overload]
+
+    def _dm_channel_for(self, session: Session, team_id: str, user_id: str) -> str | None:
+        """The DM channel a message to this rep went to (opening a DM posts nothing)."""
+        person = session.exec(select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)).first()
+        if person and person.dm_channel:
+            return person.dm_channel
+        try:
+            return str(self.client.conversations_open(users=user_id)["channel"]["id"])
+        except SlackApiError:
+            return None
+
+
+@dataclass
+class _BatchData:
+    """Everything a batch of messages needs, read with a handful of queries instead of per message."""
+
+    workspaces: dict[str, Workspace]
+    people: dict[tuple[str, str], Person]
+    commitments: dict[int, Commitment]
+    active_by_person: dict[int, list[Commitment]]
+    logged: dict[int, int]
+    archetypes: dict[int, str]
+
+    @classmethod
+    def load(cls, session: Session, batch: list[ScheduledMessage]) -> _BatchData:
+        teams = {r.team_id for r in batch}
+        workspaces = {w.team_id: w for w in session.exec(select(Workspace).where(col(Workspace.team_id).in_(teams)))}
+        reps = {r.rep_user_id for r in batch}
+        people = {
+            (p.team_id, p.slack_user_id): p
+            for p in session.exec(
+                select(Person).where(col(Person.team_id).in_(teams), col(Person.slack_user_id).in_(reps))
+            )
+        }
+        person_ids = [p.id for p in people.values()]
+        referenced = {r.commitment_id for r in batch if r.commitment_id}
+        commitments = {
+            c.id: c
+            for c in session.exec(
+                select(Commitment).where(
+                    or_(
+                        col(Commitment.id).in_(referenced),
+                        (col(Commitment.person_id).in_(person_ids)) & (Commitment.status == "active"),
+                    )
+                )
+            )
+        }
+        active_by_person: dict[int, list[Commitment]] = defaultdict(list)
+        for c in sorted(commitments.values(), key=lambda c: c.id or 0):
+            if c.status == "active":
+                active_by_person[c.person_id].append(c)
+        logged = {
+            cid: int(total)
+            for cid, total in session.exec(
+                select(CheckIn.commitment_id, func.sum(CheckIn.count))
+                .where(col(CheckIn.commitment_id).in_(list(commitments)))
+                .group_by(CheckIn.commitment_id)
+            )
+        }
+        archetypes: dict[int, str] = {}
+        versions: dict[int, int] = {}
+        for pid, version, archetype in session.exec(
+            select(WiringProfile.person_id, WiringProfile.version, WiringProfile.archetype).where(
+                col(WiringProfile.person_id).in_(person_ids)
+            )
+        ):
+            if version > versions.get(pid, 0):
+                versions[pid], archetypes[pid] = version, archetype
+        return cls(
+            workspaces,
+            people,
+            {k: v for k, v in commitments.items() if k is not None},
+            active_by_person,
+            logged,
+            archetypes,
+        )
+
+
+def local_date_for(person_tz: str | None, default_tz: str, now: datetime) -> date:
+    return local_today(now, zone_for(person_tz, default_tz))
