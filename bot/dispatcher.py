@@ -48,6 +48,7 @@ UNREACHABLE = {
 }
 MAX_ATTEMPTS = 5
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+PLAN_CHUNK = 1000
 REMINDER_MIN_WINDOW = 3  # a reminder only makes sense when there is a middle to the window
 
 
@@ -121,8 +122,19 @@ class Dispatcher:
             workspaces = {w.team_id: w for w in session.exec(select(Workspace).where(Workspace.active))}
             if not workspaces:
                 return
+            # Narrow column tuples, not ORM objects: this reads every active commitment each pass.
             active = session.exec(
-                select(Commitment, Person)
+                select(
+                    Commitment.id,
+                    Commitment.team_id,
+                    Commitment.starts_on,
+                    Commitment.ends_on,
+                    Commitment.window_days,
+                    Commitment.created_at,
+                    Person.slack_user_id,
+                    Person.tz,
+                    Person.nudges_paused_until,
+                )
                 .join(Person, col(Person.id) == col(Commitment.person_id))
                 .where(Commitment.status == "active", col(Commitment.team_id).in_(list(workspaces)), Person.active)
             ).all()
@@ -140,26 +152,26 @@ class Dispatcher:
                 )
             }
             rows: list[dict[str, Any]] = []
-            for commitment, person in active:
-                ws = workspaces[commitment.team_id]
-                zone = zone_for(person.tz, default_tz)
+            for cid, team_id, starts_on, ends_on, window_days, created_at, rep_id, tz, paused_until in active:
+                ws = workspaces[team_id]
+                zone = zone_for(tz, default_tz)
                 today = local_today(now, zone)
-                if person.nudges_paused_until and person.nudges_paused_until > today:
+                if paused_until and paused_until > today:
                     continue
                 wanted: list[tuple[str, str, datetime]] = []
                 day, due = latest_weekly(now, zone, ws.nudge_weekday, ws.nudge_hour, ws.nudge_minute)
-                if commitment.starts_on <= day <= commitment.ends_on and due >= _aware(commitment.created_at):
+                if starts_on <= day <= ends_on and due >= _aware(created_at):
                     wanted.append(("nudge", day.isoformat(), due))
-                if ws.reminders_enabled and commitment.window_days >= REMINDER_MIN_WINDOW:
-                    mid = commitment.starts_on + timedelta(days=commitment.window_days // 2)
+                if ws.reminders_enabled and window_days >= REMINDER_MIN_WINDOW:
+                    mid = starts_on + timedelta(days=window_days // 2)
                     due = local_moment(mid, ws.nudge_hour, ws.nudge_minute, zone)
                     if due <= now:
-                        wanted.append(("reminder", str(commitment.id), due))
-                close_due = local_moment(commitment.ends_on + timedelta(days=1), ws.nudge_hour, ws.nudge_minute, zone)
+                        wanted.append(("reminder", str(cid), due))
+                close_due = local_moment(ends_on + timedelta(days=1), ws.nudge_hour, ws.nudge_minute, zone)
                 if close_due <= now:
-                    wanted.append(("closeout", str(commitment.id), close_due))
+                    wanted.append(("closeout", str(cid), close_due))
                 for kind, period, due in wanted:
-                    key = (commitment.team_id, person.slack_user_id, kind, period)
+                    key = (team_id, rep_id, kind, period)
                     if key not in existing:
                         existing.add(key)
                         rows.append(
@@ -168,19 +180,19 @@ class Dispatcher:
                                 "rep_user_id": key[1],
                                 "kind": kind,
                                 "period": period,
-                                "commitment_id": commitment.id,
+                                "commitment_id": cid,
                                 "due_at": due,
                                 "status": "pending",
                                 "attempts": 0,
                                 "created_at": now,
                             }
                         )
-            if rows:
-                stmt = _insert(session)(ScheduledMessage).on_conflict_do_nothing(
-                    index_elements=["team_id", "rep_user_id", "kind", "period"]
-                )
-                session.exec(stmt, params=rows)  # type: ignore[call-overload]
-                report.planned += len(rows)
+            stmt = _insert(session)(ScheduledMessage).on_conflict_do_nothing(
+                index_elements=["team_id", "rep_user_id", "kind", "period"]
+            )
+            for start in range(0, len(rows), PLAN_CHUNK):
+                session.exec(stmt, params=rows[start : start + PLAN_CHUNK])  # type: ignore[call-overload]
+            report.planned += len(rows)
 
     # --- crash recovery ------------------------------------------------------------------------
     def resolve_stale(self, now: datetime, report: PassReport) -> None:

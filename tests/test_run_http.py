@@ -23,7 +23,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_run_http_serves_health_and_commands(slack, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engine, playbook, import_csv):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import Commitment
+    from tests import seed
+    from tests.conftest import MANAGER, STANDARD_ROWS
+
+    import_csv(*STANDARD_ROWS)
+    ended = seed.commitment(
+        engine, playbook, seed.slack_user(REP), MANAGER, datetime.now(UTC).date() - timedelta(days=10)
+    )  # its closeout is overdue
     port = _free_port()
     env = {
         **os.environ,
@@ -74,6 +84,16 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path):  # 
             assert r.status == 200
         slack.fake.wait_for("response_url")
         assert "/coach profile @rep" in slack.fake.responses()[-1].text_dump()
+        # the scheduler ran a dispatcher pass at start-up: the overdue commitment is closed
+        from sqlmodel import Session
+
+        deadline = time.monotonic() + 15
+        while True:
+            with Session(engine) as s:
+                if s.get(Commitment, ended).status != "active":
+                    break
+            assert time.monotonic() < deadline, "the start-up dispatch pass did not run"
+            time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -1,0 +1,224 @@
+"""Dispatch benchmark: N reps with a due weekly nudge, one `Dispatcher.run_pass`, against the local
+Web API fake (in its own process). Prints wall time, messages/s, the bot's own cost per nudge
+(wall time minus time spent waiting on Slack), SQL statements per message and peak RSS.
+
+    .venv/bin/python bench/dispatch_bench.py [--reps 10000] [--database-url URL]
+
+Targets (issue 4): own cost < 2 ms per nudge, <= 3 SQL statements per nudge, peak RSS < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TEAM = "T0BENCH"
+START = date(2026, 11, 12)
+NOW = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)  # Monday; nudges due at 09:00 UTC
+
+
+def serve_fake(reps: int, port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    from tests.slack_fake import SlackFakeServer
+
+    server = SlackFakeServer()
+    server.fake.team_id = TEAM
+    for i in range(reps):
+        server.fake.add_user(f"UB{i:06d}", f"Rep{i}", tz="UTC")
+    with server:
+        port_queue.put(server.api_url)
+        while True:
+            time.sleep(3600)
+
+
+def seed(database_url: str, reps: int) -> None:
+    from sqlmodel import Session
+
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from storage.models import Commitment, Diagnosis, Person, Workspace
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    created = datetime(2026, 11, 12, 12, 0, tzinfo=UTC)
+    with Session(engine) as s:
+        s.add(Workspace(team_id=TEAM, name="Bench", reminders_enabled=False))
+        people = [
+            Person(
+                team_id=TEAM,
+                slack_user_id=f"UB{i:06d}",
+                display_name=f"Rep{i}",
+                tz="UTC",
+                manager_user_id="UBMGR",
+                dm_channel=f"DUB{i:06d}",
+            )
+            for i in range(reps)
+        ]
+        s.add_all(people)
+        s.flush()
+        diagnoses = [
+            Diagnosis(
+                team_id=TEAM,
+                person_id=p.id,
+                manager_user_id="UBMGR",
+                cause="coaching_gap",
+                gap="discovery",
+                evidence="bench",
+                submission_key=f"d{p.id}",
+            )
+            for p in people
+        ]
+        s.add_all(diagnoses)
+        s.flush()
+        s.add_all(
+            [
+                Commitment(
+                    team_id=TEAM,
+                    person_id=p.id,
+                    manager_user_id="UBMGR",
+                    diagnosis_id=d.id,
+                    gap="discovery",
+                    behavior="Discovery calls with no pitch before minute 12",
+                    target_count=3,
+                    window_days=7,
+                    practice_format="drill",
+                    evidence="recordings",
+                    starts_on=START,
+                    ends_on=START + timedelta(days=6),
+                    submission_key=f"c{p.id}",
+                    created_at=created,
+                )
+                for p, d in zip(people, diagnoses, strict=True)
+            ]
+        )
+        s.commit()
+    engine.dispose()
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process's own memory (VmHWM). ru_maxrss would include the parent's peak,
+    since Linux carries it across fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(database_url: str, api_url: str) -> None:
+    """One dispatch pass in a fresh process, so peak RSS is the dispatcher's own."""
+    from slack_sdk import WebClient
+    from sqlalchemy import event
+
+    from bot.context import AppContext
+    from bot.dispatcher import Dispatcher
+    from bot.playbook import load_playbook
+    from bot.settings import Settings
+    from bot.slack_client import make_web_client
+    from storage.db import make_engine
+
+    settings = Settings(bot_token="xoxb-bench", database_url=database_url, slack_api_url=api_url)
+    engine = make_engine(database_url)
+    counts = {"statements": 0, "transaction": 0}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        key = "transaction" if statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")) else "statements"
+        counts[key] += 1
+
+    waiting = [0.0]
+    client: WebClient = make_web_client(settings)
+    original = client.api_call
+
+    def timed_api_call(*args, **kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            waiting[0] += time.perf_counter() - started
+
+    client.api_call = timed_api_call  # type: ignore[method-assign]
+    ctx = AppContext(settings=settings, engine=engine, playbook=load_playbook())
+    dispatcher = Dispatcher(ctx, client)
+    started = time.perf_counter()
+    report = dispatcher.run_pass(NOW)
+    wall = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "sent": report.sent,
+                "planned": report.planned,
+                "wall_s": wall,
+                "waiting_s": waiting[0],
+                "statements": counts["statements"],
+                "transaction_statements": counts["transaction"],
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=10_000)
+    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument("--child", nargs=2, metavar=("DATABASE_URL", "API_URL"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    tmp = tempfile.mkdtemp(prefix="coachbot-bench-")
+    database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    fake = multiprocessing.Process(target=serve_fake, args=(args.reps, queue), daemon=True)
+    fake.start()
+    api_url = queue.get(timeout=120)
+    t0 = time.perf_counter()
+    seed(database_url, args.reps)
+    seeded = time.perf_counter() - t0
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", database_url, api_url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    fake.terminate()
+    if out.returncode != 0:
+        print(out.stderr, file=sys.stderr)
+        return 1
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    sent = max(r["sent"], 1)
+    own_ms = (r["wall_s"] - r["waiting_s"]) * 1000 / sent
+    per_msg = r["statements"] / sent
+    rows = [
+        ("cores", f"{os.cpu_count()}", "", ""),
+        ("database", database_url.split(":", 1)[0], "", ""),
+        ("reps seeded", f"{args.reps} in {seeded:.1f} s", "", ""),
+        ("messages sent", f"{r['sent']}", f"{args.reps}", "ok" if r["sent"] == args.reps else "MISSED"),
+        ("wall time", f"{r['wall_s']:.2f} s", "", ""),
+        ("messages/s", f"{r['sent'] / r['wall_s']:.0f}", "", ""),
+        ("time waiting on Slack (fake)", f"{r['waiting_s']:.2f} s", "", ""),
+        ("bot's own cost per nudge", f"{own_ms:.3f} ms", "< 2 ms", f"{own_ms / 2:.2f}x of target"),
+        ("SQL statements per nudge", f"{per_msg:.3f}", "<= 3", f"{per_msg / 3:.2f}x of target"),
+        ("  + BEGIN/COMMIT per nudge", f"{r['transaction_statements'] / sent:.3f}", "", ""),
+        ("peak RSS (dispatch process)", f"{r['peak_rss_mb']:.0f} MB", "< 150 MB", f"{r['peak_rss_mb'] / 150:.2f}x"),
+    ]
+    width = max(len(a) for a, *_ in rows)
+    print(f"{'measure'.ljust(width)}  {'value':>22}  {'target':>10}  ratio")
+    for name, value, target, ratio in rows:
+        print(f"{name.ljust(width)}  {value:>22}  {target:>10}  {ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
