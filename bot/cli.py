@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlmodel import Session
+
 from bot.playbook import Playbook, PlaybookError, load_playbook
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -115,6 +117,33 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.export import export_csv
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    settings = _settings([])
+    since = None
+    if args.since:
+        try:
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            return _fail([f"--since '{args.since}' is not a date like 2026-01-31"])
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        with Session(engine) as session:
+            counts = export_csv(session, args.team, since, args.file)
+    except OSError as exc:
+        return _fail([f"cannot write {args.file} ({exc.strerror})"], 1)
+    total = sum(counts.values())
+    detail = ", ".join(f"{n} {kind.replace('_', '-')}(s)" for kind, n in sorted(counts.items())) or "nothing"
+    print(f"wrote {total} record(s) for team {args.team} to {args.file}: {detail}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
 
@@ -172,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     dis = sub.add_parser("dispatch", help="send everything that is due (nudges, reminders, closeouts) once, then exit")
     dis.add_argument("--now", help="act as if it were this ISO-8601 time (default: the real time)")
     dis.set_defaults(func=cmd_dispatch)
+    exp = sub.add_parser("export", help="write diagnoses, commitments, check-ins and sessions to a CSV file")
+    exp.add_argument("--team", required=True, help="Slack team id (T...)")
+    exp.add_argument("--since", help="only records from this date on (YYYY-MM-DD)")
+    exp.add_argument("file", help="the CSV file to write")
+    exp.set_defaults(func=cmd_export)
     return parser
 
 

@@ -109,6 +109,7 @@ def record_diagnosis(
     drag: str | None,
     evidence: str,
     submission_key: str,
+    now: datetime | None = None,
 ) -> DiagnosisResult:
     """Store one diagnosis per modal submission (a repeated submit returns the first, created=False)."""
     existing = session.exec(select(Diagnosis).where(Diagnosis.submission_key == submission_key)).first()
@@ -132,6 +133,7 @@ def record_diagnosis(
         escalate=cause == "environmental_drag",
         profile_version=profile.version if profile else None,
         submission_key=submission_key[:64],
+        created_at=now or datetime.now(UTC),
     )
     session.add(diagnosis)
     try:
@@ -243,7 +245,11 @@ def log_check_in(
     if today > commitment.ends_on:
         return CheckInResult(False, f"That commitment's window closed on {commitment.ends_on.isoformat()}.")
     assert commitment.id is not None
-    session.add(CheckIn(team_id=team_id, commitment_id=commitment.id, count=count, note=note[:500], source=source))
+    session.add(
+        CheckIn(
+            team_id=team_id, commitment_id=commitment.id, count=count, note=note[:500], source=source, created_at=now
+        )
+    )
     session.flush()
     logged = logged_count(session, team_id, commitment.id)
     return CheckInResult(True, "", logged, commitment.target_count)

@@ -27,8 +27,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot import render_coaching as rc
+from bot.blocks import context as context_block
 from bot.context import AppContext
+from bot.home import publish_home
 from bot.schedule import latest_weekly, local_moment, local_today, zone_for
+from bot.summary_service import build_messages, post_messages, summary_channel
 from storage.db import session_scope
 from storage.models import CheckIn, Commitment, Person, ScheduledMessage, WiringProfile, Workspace
 
@@ -187,12 +190,59 @@ class Dispatcher:
                                 "created_at": now,
                             }
                         )
+            rows += self._plan_summaries(session, workspaces, now)
             stmt = _insert(session)(ScheduledMessage).on_conflict_do_nothing(
                 index_elements=["team_id", "rep_user_id", "kind", "period"]
             )
             for start in range(0, len(rows), PLAN_CHUNK):
                 session.exec(stmt, params=rows[start : start + PLAN_CHUNK])  # type: ignore[call-overload]
             report.planned += len(rows)
+
+    def _plan_summaries(
+        self, session: Session, workspaces: dict[str, Workspace], now: datetime
+    ) -> list[dict[str, Any]]:
+        """One weekly summary per manager with reps, at the workspace's summary time in the manager's zone."""
+        recent = {
+            (r[0], r[1], r[2])
+            for r in session.exec(
+                select(ScheduledMessage.team_id, ScheduledMessage.rep_user_id, ScheduledMessage.period).where(
+                    ScheduledMessage.kind == "summary", col(ScheduledMessage.due_at) >= now - timedelta(days=8)
+                )
+            )
+        }
+        managers = session.exec(
+            select(Person.team_id, Person.manager_user_id)
+            .where(col(Person.team_id).in_(list(workspaces)), Person.active, col(Person.manager_user_id).is_not(None))
+            .distinct()
+        ).all()
+        tz_of = {
+            (t, u): tz
+            for t, u, tz in session.exec(
+                select(Person.team_id, Person.slack_user_id, Person.tz).where(
+                    col(Person.team_id).in_(list(workspaces)), Person.role == "manager"
+                )
+            )
+        }
+        rows = []
+        for team_id, manager_id in managers:
+            ws = workspaces[team_id]
+            zone = zone_for(tz_of.get((team_id, manager_id)), self.ctx.settings.default_tz)
+            day, due = latest_weekly(now, zone, ws.summary_weekday, ws.summary_hour, ws.summary_minute)
+            if (team_id, manager_id, day.isoformat()) not in recent:
+                rows.append(
+                    {
+                        "team_id": team_id,
+                        "rep_user_id": manager_id,
+                        "kind": "summary",
+                        "period": day.isoformat(),
+                        "commitment_id": None,
+                        "due_at": due,
+                        "status": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
+        return rows
 
     # --- crash recovery ------------------------------------------------------------------------
     def resolve_stale(self, now: datetime, report: PassReport) -> None:
@@ -204,7 +254,9 @@ class Dispatcher:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in stale:
-                channel = self._dm_channel_for(session, row.team_id, row.rep_user_id)
+                channel = (
+                    summary_channel(session, row.team_id, row.rep_user_id) if row.kind == "summary" else None
+                ) or self._dm_channel_for(session, row.team_id, row.rep_user_id)
                 found = self._find_sent(channel, row) if channel else None
                 if found:
                     row.status, row.slack_channel, row.slack_ts, row.sent_at = "sent", channel, found, now
@@ -278,6 +330,8 @@ class Dispatcher:
                 self._finish(row, now, report, error=type(exc).__name__)
 
     def _deliver(self, row: ScheduledMessage, data: _BatchData, now: datetime, report: PassReport) -> None:
+        if row.kind == "summary":
+            return self._deliver_summary(row, data, now, report)
         ws = data.workspaces.get(row.team_id)
         person = data.people.get((row.team_id, row.rep_user_id))
         commitment = data.commitments.get(row.commitment_id or -1)
@@ -294,6 +348,7 @@ class Dispatcher:
             if late:
                 return self._mark(row, "skipped", now, report, "missed: past the grace window")
             message = rc.closeout_message(commitment, logged)
+            refresh = [row.rep_user_id, commitment.manager_user_id]
         else:
             if late:
                 return self._mark(row, "skipped", now, report, "missed: past the grace window")
@@ -313,6 +368,48 @@ class Dispatcher:
         if person.unreachable_reason:
             return self._mark(row, "unreachable", now, report, person.unreachable_reason)
         self._send(row, person, message, now, report)
+        if row.kind == "closeout":  # the Home tabs show the outcome now
+            for user_id in refresh:
+                publish_home(self.ctx, self.client, row.team_id, user_id)
+
+    def _deliver_summary(self, row: ScheduledMessage, data: _BatchData, now: datetime, report: PassReport) -> None:
+        ws = data.workspaces.get(row.team_id)
+        if ws is None or not ws.active:
+            return self._mark(row, "skipped", now, report, "workspace inactive")
+        if now - _aware(row.due_at) > self.grace:
+            return self._mark(row, "skipped", now, report, "missed: past the grace window")
+        manager = data.people.get((row.team_id, row.rep_user_id))
+        zone = zone_for(manager.tz if manager else None, self.ctx.settings.default_tz)
+        with self.ctx.session() as session:
+            messages = build_messages(session, self.ctx.playbook, row.team_id, row.rep_user_id, local_today(now, zone))
+            channel = summary_channel(session, row.team_id, row.rep_user_id)
+        if messages is None:
+            return self._mark(row, "skipped", now, report, "no reps")
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}}
+        note = ""
+        try:
+            if channel:
+                try:
+                    ts = post_messages(self.client, channel, messages, metadata)
+                    return self._mark(row, "sent", now, report, None, channel=channel, ts=ts)
+                except SlackApiError as exc:
+                    error = str(exc.response.get("error"))
+                    if error not in ("not_in_channel", "channel_not_found", "is_archived"):
+                        raise
+                    note = f"I couldn't post your summary to <#{channel}> ({error}), so here it is in a DM."
+                    log.warning(
+                        "summary channel unusable manager=%s key=%s error=%s", row.rep_user_id, message_key(row), error
+                    )
+            dm = self.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
+            if note:
+                messages[0] = {**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}
+            ts = post_messages(self.client, dm, messages, metadata)
+            self._mark(row, "sent", now, report, None, channel=dm, ts=ts)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            if error in UNREACHABLE:
+                return self._mark(row, "unreachable", now, report, error)
+            self._finish(row, now, report, error=error)
 
     def _send(
         self, row: ScheduledMessage, person: Person, message: dict[str, Any], now: datetime, report: PassReport

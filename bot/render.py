@@ -118,7 +118,10 @@ HELP_COMMANDS = [
         "/coach pause [@rep] YYYY-MM-DD",
         "Pause practice nudges until a date (vacation, life event). `/coach resume [@rep]` turns them back on.",
     ),
-    ("/coach settings", "Admins: the weekly nudge day and time, and mid-window reminders."),
+    ("/coach log MINUTES KIND @rep…", "Managers: log coaching time (1:1, call-review, role-play, group)."),
+    ("/coach summary", "Managers: post your weekly team summary now."),
+    ("/coach settings channel #private-channel", "Managers: where your weekly summary goes (private only)."),
+    ("/coach settings", "Admins: nudge and summary day and time, and mid-window reminders."),
     ("/coach help", "This message."),
 ]
 

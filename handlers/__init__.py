@@ -6,10 +6,11 @@ from bot.context import AppContext
 
 
 def register_all(app: App, ctx: AppContext) -> None:
-    from handlers import actions, checkins, commands, diagnose, events
+    from handlers import actions, checkins, commands, diagnose, events, manager
 
     commands.register(app, ctx)
     diagnose.register(app, ctx)
     actions.register(app, ctx)
     checkins.register(app, ctx)
+    manager.register(app, ctx)
     events.register(app, ctx)

@@ -14,9 +14,11 @@ from bot import render, roster_service
 from bot.access import NOT_ALLOWED, can_view_rep
 from bot.context import AppContext
 from bot.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
-from bot.text import MAX_COMMAND_TEXT, escape_mrkdwn, truncate
+from bot.summary_service import SESSION_KINDS
+from bot.text import MAX_COMMAND_TEXT, escape_mrkdwn, parse_user_mention, truncate
 from handlers.checkins import apply_pause, pause_problem
 from handlers.common import Respond, caller_is_admin, reply, resolve_mention
+from handlers.manager import log_coaching, manager_today, post_summary_now, set_channel
 from storage import queries
 from storage.db import session_scope
 
@@ -48,8 +50,14 @@ def register(app: App, ctx: AppContext) -> None:
             assign_manager(ctx, client, respond, team_id, user_id, rest)
         elif sub in ("pause", "resume"):
             pause_or_resume(ctx, client, respond, team_id, user_id, sub, rest)
+        elif sub == "settings" and rest and rest[0].lower() == "channel":
+            summary_channel_setting(ctx, client, respond, team_id, user_id, rest[1:])
         elif sub == "settings":
             workspace_settings(ctx, client, respond, team_id, user_id, rest)
+        elif sub == "log":
+            log_session_command(ctx, client, respond, team_id, user_id, rest)
+        elif sub == "summary":
+            reply(respond, post_summary_now(ctx, client, team_id, user_id))
         else:
             reply(respond, UNKNOWN.format(sub=escape_mrkdwn(truncate(args[0], 30))))
 
@@ -200,20 +208,25 @@ def workspace_settings(
     ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, args: list[str]
 ) -> None:
     usage = (
-        "Usage: `/coach settings`, `/coach settings nudge monday 09:00` or `/coach settings reminders on|off` (admins)"
+        "Usage: `/coach settings`, `/coach settings nudge monday 09:00`, `/coach settings summary friday 16:00`, "
+        "`/coach settings reminders on|off` (admins), or `/coach settings channel #private-channel`"
     )
     if not caller_is_admin(ctx, client, caller):
         reply(respond, "Only Coachbot admins can see or change workspace settings.")
         return
     with session_scope(ctx.engine) as session:
         ws = queries.ensure_workspace(session, team_id)
-        if args and args[0].lower() == "nudge" and len(args) == 3:
+        what = args[0].lower() if args else ""
+        if what in ("nudge", "summary") and len(args) == 3:
             weekday, moment = parse_weekday(args[1]), parse_time_of_day(args[2])
             if weekday is None or moment is None:
-                reply(respond, f"I need a weekday and a 24-hour time, like `nudge monday 09:00`. {usage}")
+                reply(respond, f"I need a weekday and a 24-hour time, like `{what} monday 09:00`. {usage}")
                 return
-            ws.nudge_weekday, (ws.nudge_hour, ws.nudge_minute) = weekday, moment
-        elif args and args[0].lower() == "reminders" and len(args) == 2 and args[1].lower() in ("on", "off"):
+            if what == "nudge":
+                ws.nudge_weekday, (ws.nudge_hour, ws.nudge_minute) = weekday, moment
+            else:
+                ws.summary_weekday, (ws.summary_hour, ws.summary_minute) = weekday, moment
+        elif what == "reminders" and len(args) == 2 and args[1].lower() in ("on", "off"):
             ws.reminders_enabled = args[1].lower() == "on"
         elif args:
             reply(respond, usage)
@@ -223,6 +236,48 @@ def workspace_settings(
             f"Weekly practice nudges go out on *{WEEKDAYS[ws.nudge_weekday].capitalize()}* at "
             f"*{ws.nudge_hour:02d}:{ws.nudge_minute:02d}* in each rep's own time zone "
             f"(default zone {ctx.settings.default_tz}). Mid-window reminders are "
-            f"*{'on' if ws.reminders_enabled else 'off'}*."
+            f"*{'on' if ws.reminders_enabled else 'off'}*. Manager summaries go out on "
+            f"*{WEEKDAYS[ws.summary_weekday].capitalize()}* at *{ws.summary_hour:02d}:{ws.summary_minute:02d}* "
+            "in each manager's own time zone."
         )
     reply(respond, ("Saved. " if args else "") + summary)
+
+
+def summary_channel_setting(
+    ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, args: list[str]
+) -> None:
+    usage = "Usage: `/coach settings channel #private-channel [@manager]` or `/coach settings channel dm`"
+    if not 1 <= len(args) <= 2:
+        reply(respond, usage)
+        return
+    manager_id = caller
+    if len(args) == 2:
+        manager, problem = resolve_mention(client, args[1], team_id, who="The manager")
+        if manager is None:
+            reply(respond, problem or "")
+            return
+        manager_id = manager.id
+    reply(respond, set_channel(ctx, client, team_id, caller, args[0], manager_id))
+
+
+def log_session_command(
+    ctx: AppContext, client: WebClient, respond: Respond, team_id: str, caller: str, args: list[str]
+) -> None:
+    usage = "Usage: `/coach log MINUTES KIND @rep [@rep…]`, KIND is 1:1, call-review, role-play or group"
+    if len(args) < 3:
+        reply(respond, usage)
+        return
+    minutes = int(args[0]) if args[0].isdigit() else None
+    kind = SESSION_KINDS.get(args[1].lower())
+    rep_ids = []
+    for token in args[2:]:
+        mention = parse_user_mention(token)
+        if mention.user_id is None:
+            reply(respond, mention.problem or usage)
+            return
+        rep_ids.append(mention.user_id)
+    if minutes is None:
+        reply(respond, f"`{escape_mrkdwn(truncate(args[0], 20))}` isn't a number of minutes. {usage}")
+        return
+    answer = log_coaching(ctx, client, team_id, caller, kind, minutes, rep_ids, manager_today(ctx, team_id, caller))
+    reply(respond, answer)

@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.access import is_admin
+from bot.access import user_is_admin
 from bot.context import AppContext
 from bot.render import text_message
 from bot.slack_users import SlackUser, coachable_problem, fetch_user
@@ -39,9 +39,7 @@ def resolve_mention(
 
 
 def caller_is_admin(ctx: AppContext, client: WebClient, user_id: str) -> bool:
-    if user_id in ctx.settings.admin_user_ids:
-        return True
-    return is_admin(ctx.settings, fetch_user(client, user_id), user_id)
+    return user_is_admin(ctx.settings, client, user_id)
 
 
 def may_coach(ctx: AppContext, client: WebClient, caller: str, rep: Any) -> bool:
@@ -79,6 +77,12 @@ def view_value(view: dict[str, Any], block_id: str) -> Any:
         return [o.get("value") for o in element.get("selected_options") or []]
     if kind == "datepicker":
         return element.get("selected_date")
+    if kind == "timepicker":
+        return element.get("selected_time")
+    if kind == "users_select":
+        return element.get("selected_user")
+    if kind == "multi_users_select":
+        return list(element.get("selected_users") or [])
     return element.get("value")
 
 

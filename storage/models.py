@@ -25,6 +25,9 @@ class Workspace(SQLModel, table=True):
     nudge_hour: int = 9
     nudge_minute: int = 0
     reminders_enabled: bool = True
+    summary_weekday: int = 4  # 0 = Monday; Friday by default, in each manager's own time zone
+    summary_hour: int = 16
+    summary_minute: int = 0
 
 
 class Person(SQLModel, table=True):
@@ -210,3 +213,41 @@ class ScheduledMessage(SQLModel, table=True):
     slack_ts: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class CoachingSession(SQLModel, table=True):
+    """Time a manager spent coaching: a 1:1, call review or role-play with one rep, or a group."""
+
+    __tablename__ = "coaching_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    manager_user_id: str = Field(max_length=32, index=True)
+    kind: str = Field(max_length=16)  # one_on_one | call_review | role_play | group
+    minutes: int
+    occurred_on: date
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SessionAttendee(SQLModel, table=True):
+    __tablename__ = "session_attendee"
+    __table_args__ = (UniqueConstraint("session_id", "person_id", name="uq_attendee"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    session_id: int = Field(foreign_key="coaching_session.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+
+
+class ManagerSetting(SQLModel, table=True):
+    """Where a manager's weekly summary goes (a private channel; a DM when unset)."""
+
+    __tablename__ = "manager_setting"
+    __table_args__ = (UniqueConstraint("team_id", "manager_user_id", name="uq_manager_setting"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    manager_user_id: str = Field(max_length=32)
+    summary_channel: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = Field(default_factory=utcnow)

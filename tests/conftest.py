@@ -8,6 +8,7 @@ PostgreSQL binaries. Without either they skip with a printed reason, unless COAC
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -136,7 +137,13 @@ def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPat
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = main(list(args))
+        root = logging.getLogger()
+        saved = (root.handlers[:], root.level)
+        try:
+            code = main(list(args))
+        finally:  # commands configure logging onto this test's (soon closed) stderr: undo that
+            root.handlers[:] = saved[0]
+            root.setLevel(saved[1])
         out = capsys.readouterr()
         return code, out.out, out.err
 

@@ -24,12 +24,12 @@ def slack_user(user_id: str, tz: str = "America/Chicago", team_id: str = "T0TEAM
     )
 
 
-def commitment(
+def commitment(  # type: ignore[no-untyped-def]
     engine,
     playbook: Playbook,
     rep: SlackUser,
     manager_id: str,
-    starts_on: date,  # type: ignore[no-untyped-def]
+    starts_on: date,
     window: int = 7,
     target: int = 3,
     gap: str = "discovery",
@@ -51,6 +51,7 @@ def commitment(
             None,
             "Seeded evidence for a test.",
             submission_key=f"diag-{key or rep.id}",
+            now=datetime.combine(starts_on, time(11), tzinfo=UTC),
         )
         draft = CommitmentDraft(
             "Discovery calls with no pitch before minute 12", target, window, "drill", "Recordings shared"

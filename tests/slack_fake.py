@@ -57,6 +57,7 @@ class SlackFake:
     ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> posted messages
     delays: dict[str, float] = field(default_factory=dict)  # method -> seconds to stall after recording
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversations the bot can see
 
     # --- directory -------------------------------------------------------------------------------
     def add_user(
@@ -85,6 +86,17 @@ class SlackFake:
         }
         self.users[user_id] = user
         return user
+
+    def add_channel(self, channel_id: str, name: str, *, private: bool = True, member: bool = True) -> None:
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "is_private": private,
+            "is_member": member,
+            "is_channel": True,
+            "is_im": False,
+            "is_mpim": False,
+        }
 
     # --- scripting -------------------------------------------------------------------------------
     def fail_next(
@@ -178,6 +190,12 @@ class SlackFake:
             if user["is_bot"]:
                 return {"ok": False, "error": "cannot_dm_bot"}
             return {"ok": True, "channel": {"id": "D" + uid}}
+        if method == "chat.postMessage" and str(a.get("channel", "")).startswith(("C", "G")):
+            channel = self.channels.get(str(a.get("channel")))
+            if channel is None:
+                return {"ok": False, "error": "channel_not_found"}
+            if not channel.get("is_member"):
+                return {"ok": False, "error": "not_in_channel"}
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"):
             problems = check_message({"text": a.get("text"), "blocks": _blocks(a)})
             if problems:
@@ -191,6 +209,9 @@ class SlackFake:
                         {"type": "message", "ts": ts, "text": a.get("text"), "metadata": metadata}
                     )
             return {"ok": True, "channel": a.get("channel"), "ts": ts}
+        if method == "conversations.info":
+            channel = self.channels.get(str(a.get("channel")))
+            return {"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}
         if method == "conversations.history":
             with self.lock:
                 messages = list(reversed(self.history.get(str(a.get("channel")), [])))

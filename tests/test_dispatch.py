@@ -36,8 +36,11 @@ def dispatch(cli, iso: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _rows(engine):  # type: ignore[no-untyped-def]
+    """The rep-facing outbox rows (managers' weekly summaries are tested in test_summary.py)."""
     with Session(engine) as s:
-        return sorted(s.exec(select(ScheduledMessage)).all(), key=lambda r: r.id)
+        return sorted(
+            s.exec(select(ScheduledMessage).where(ScheduledMessage.kind != "summary")).all(), key=lambda r: r.id
+        )
 
 
 def _commitment(engine, cid: int) -> Commitment:  # type: ignore[no-untyped-def]

@@ -27,6 +27,9 @@ def test_manifest_declares_what_the_code_uses():  # type: ignore[no-untyped-def]
         "chat:write",
         "im:write",
         "im:history",
+        "channels:read",
+        "groups:read",
+        "groups:history",
         "users:read",
         "users:read.email",
     }

@@ -1,0 +1,161 @@
+"""Summary benchmark: build the weekly summary for a 1,000-rep organisation (10 managers x 100 reps,
+and one manager with all 1,000), printing time and SQL statement count.
+
+    .venv/bin/python bench/summary_bench.py [--database-url URL]
+
+Target (issue 5): under 0.5 s for the 1,000-rep organisation; statements do not grow with size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event  # noqa: E402
+from sqlmodel import Session  # noqa: E402
+
+from bot.playbook import load_playbook  # noqa: E402
+from bot.team_data import load_team  # noqa: E402
+from bot.team_summary import build_summary, summary_messages  # noqa: E402
+from storage.db import make_engine  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import (  # noqa: E402
+    CheckIn,
+    CoachingSession,
+    Commitment,
+    Person,
+    SessionAttendee,
+    WiringProfile,
+)
+
+TEAM = "T0BENCH"
+TODAY = date(2026, 11, 13)
+
+
+def seed(engine, managers: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        for manager, size in managers.items():
+            people = [
+                Person(
+                    team_id=TEAM,
+                    slack_user_id=f"{manager}R{i:05d}",
+                    display_name=f"Rep {i}",
+                    tz="UTC",
+                    manager_user_id=manager,
+                    start_date=date(2026, 9, 1),
+                )
+                for i in range(size)
+            ]
+            s.add_all(people)
+            s.flush()
+            s.add_all(
+                [
+                    WiringProfile(
+                        team_id=TEAM,
+                        person_id=p.id,
+                        version=1,
+                        archetype="engine",
+                        coachability=60,
+                        drive=70,
+                        resilience=50,
+                        deal_killers=[],
+                        gaps=["closing", "time_pressure"],
+                    )
+                    for p in people
+                ]
+            )
+            for p in people:
+                for k, status in enumerate(("missed", "met", "active")):
+                    s.add(
+                        Commitment(
+                            team_id=TEAM,
+                            person_id=p.id,
+                            manager_user_id=manager,
+                            gap="closing",
+                            behavior="End every meeting with a dated next step",
+                            target_count=3,
+                            practice_format="drill",
+                            evidence="CRM",
+                            status=status,
+                            starts_on=date(2026, 10, 29) + timedelta(days=7 * k),
+                            ends_on=date(2026, 11, 4) + timedelta(days=7 * k),
+                            submission_key=f"{manager}-{p.id}-{k}",
+                            closed_at=None if status == "active" else datetime(2026, 11, 5 + 7 * k, 9, tzinfo=UTC),
+                        )
+                    )
+            s.flush()
+            cs = CoachingSession(team_id=TEAM, manager_user_id=manager, kind="group", minutes=30, occurred_on=TODAY)
+            s.add(cs)
+            s.flush()
+            s.add_all([SessionAttendee(team_id=TEAM, session_id=cs.id, person_id=p.id) for p in people])
+        s.flush()
+        for c in s.exec(__import__("sqlmodel").select(Commitment)):
+            s.add(CheckIn(team_id=TEAM, commitment_id=c.id, count=1, created_at=datetime(2026, 11, 12, tzinfo=UTC)))
+        s.commit()
+
+
+def measure(engine, playbook, managers: list[str]) -> tuple[float, int, int, int]:  # type: ignore[no-untyped-def]
+    statements = [0]
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            statements[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    started = time.perf_counter()
+    reps = messages = 0
+    for manager in managers:
+        with Session(engine) as s:
+            summary = build_summary(load_team(s, TEAM, manager, TODAY), playbook)
+        reps += len(summary.rep_lines)
+        messages += len(summary_messages(summary))
+    elapsed = time.perf_counter() - started
+    event.remove(engine, "before_cursor_execute", count)
+    return elapsed, statements[0], reps, messages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='coachbot-summary-')}/bench.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    ten = {f"UM{i:02d}" for i in range(10)}
+    seed(engine, {**dict.fromkeys(ten, 100), "UMALL": 1000, "USMALL": 5})
+    playbook = load_playbook()
+    measure(engine, playbook, ["USMALL"])  # warm-up
+    rows = []
+    for label, managers in (
+        ("5 reps, 1 manager", ["USMALL"]),
+        ("1,000 reps, 10 managers", sorted(ten)),
+        ("1,000 reps, 1 manager", ["UMALL"]),
+    ):
+        elapsed, statements, reps, messages = measure(engine, playbook, managers)
+        rows.append((label, elapsed, statements, reps, messages))
+    print(f"cores {os.cpu_count()}, database {url.split(':', 1)[0]}")
+    print(
+        f"{'organisation':<26} {'time':>9} {'target':>8} {'ratio':>6} {'statements':>11} {'per manager':>12} "
+        f"{'messages':>9}"
+    )
+    for label, elapsed, statements, reps, messages in rows:
+        managers = 10 if "10 managers" in label else 1
+        target = "0.5 s" if reps >= 1000 else ""
+        ratio = f"{elapsed / 0.5:.2f}x" if reps >= 1000 else ""
+        print(
+            f"{label:<26} {elapsed:>7.3f} s {target:>8} {ratio:>6} {statements:>11} {statements / managers:>12.0f} "
+            f"{messages:>9}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

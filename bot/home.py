@@ -1,0 +1,189 @@
+"""The App Home tab: a live dashboard per role (rep, manager, admin), always within 100 blocks."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, col, select
+
+from bot import block_limits as L
+from bot import coaching_service as svc
+from bot.access import user_is_admin
+from bot.blocks import actions, button, context, divider, header, section
+from bot.context import AppContext
+from bot.schedule import WEEKDAYS, local_today, zone_for
+from bot.summary_service import all_summary_channels
+from bot.team_data import load_team
+from bot.team_summary import Summary, build_summary, chunk_lines
+from bot.text import escape_mrkdwn, truncate
+from storage import queries
+from storage.models import CheckIn, Commitment, Workspace
+
+log = logging.getLogger("coachbot.home")
+MAX_REP_SECTIONS = 20
+MAX_FLAG_SECTIONS = 5
+MAX_COMMITMENTS = 5
+
+
+@dataclass
+class RepView:
+    active: list[tuple[Commitment, int]] = field(default_factory=list)
+    recent_checkins: list[CheckIn] = field(default_factory=list)
+    outcomes: list[Commitment] = field(default_factory=list)
+
+
+@dataclass
+class HomeData:
+    user_id: str
+    today: date
+    rep: RepView | None = None
+    team: Summary | None = None
+    team_size: int = 0
+    workspace: Workspace | None = None
+    channels: list[tuple[str, str]] = field(default_factory=list)
+    default_tz: str = "UTC"
+
+
+def load_home(session: Session, ctx: AppContext, team_id: str, user_id: str, is_admin: bool) -> HomeData:
+    person = queries.get_person(session, team_id, user_id)
+    today = local_today(ctx.clock(), zone_for(person.tz if person else None, ctx.settings.default_tz))
+    data = HomeData(user_id=user_id, today=today, default_tz=ctx.settings.default_tz)
+    if person is not None and person.id is not None:
+        commitments = list(
+            session.exec(
+                select(Commitment)
+                .where(Commitment.team_id == team_id, Commitment.person_id == person.id)
+                .order_by(col(Commitment.id).desc())
+                .limit(20)
+            )
+        )
+        active = [c for c in commitments if c.status == "active"]
+        rep = RepView(
+            active=[(c, svc.logged_count(session, team_id, c.id or 0)) for c in active[:MAX_COMMITMENTS]],
+            outcomes=[c for c in commitments if c.status in ("met", "missed")][:3],
+        )
+        ids = [c.id for c in commitments]
+        if ids:
+            rep.recent_checkins = list(
+                session.exec(
+                    select(CheckIn)
+                    .where(CheckIn.team_id == team_id, col(CheckIn.commitment_id).in_(ids))
+                    .order_by(col(CheckIn.created_at).desc())
+                    .limit(5)
+                )
+            )
+        if rep.active or rep.outcomes or rep.recent_checkins:
+            data.rep = rep
+    team = load_team(session, team_id, user_id, today)
+    if team.reps:
+        data.team, data.team_size = build_summary(team, ctx.playbook), len(team.reps)
+    if is_admin:
+        data.workspace = queries.ensure_workspace(session, team_id)
+        data.channels = all_summary_channels(session, team_id)
+    return data
+
+
+def render_home(data: HomeData) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [header("Coachbot")]
+    if data.rep is None and data.team is None and data.workspace is None:
+        blocks.append(
+            section(
+                "Nothing to coach yet. When your manager sets a weekly commitment for you, it shows "
+                "up here. Managers start with `/diagnose @rep`; `/coach help` lists everything."
+            )
+        )
+    if data.rep is not None:
+        blocks.append(header("Your practice"))
+        for commitment, logged in data.rep.active:
+            assert commitment.id is not None
+            left = (commitment.ends_on - data.today).days + 1
+            blocks.append(
+                section(
+                    f"*{escape_mrkdwn(truncate(commitment.behavior, 300))}*\n"
+                    f"{logged} of {commitment.target_count} · "
+                    f"{'last day' if left == 1 else f'{max(left, 0)} days left'}"
+                )
+            )
+            blocks.append(
+                actions(
+                    button("Log one", "checkin_log", str(commitment.id), style="primary"),
+                    button("Log with a note", "checkin_note_open", str(commitment.id)),
+                    button("I'm blocked", "blocked_open", str(commitment.id)),
+                )
+            )
+        if not data.rep.active:
+            blocks.append(section("No active commitment right now."))
+        if data.rep.recent_checkins:
+            lines = [
+                f"{c.created_at.strftime('%a %d %b')}: "
+                + (
+                    "blocked: " + escape_mrkdwn(truncate(c.note, 80))
+                    if c.source == "blocked"
+                    else f"+{c.count}" + (f" ({escape_mrkdwn(truncate(c.note, 80))})" if c.note else "")
+                )
+                for c in data.rep.recent_checkins
+            ]
+            blocks.append(context("*Recent check-ins*\n" + "\n".join(lines)))
+        if data.rep.outcomes:
+            lines = [f"{escape_mrkdwn(truncate(c.behavior, 80))}: *{c.status}*" for c in data.rep.outcomes]
+            blocks.append(context("*Recent outcomes*\n" + "\n".join(lines)))
+    if data.team is not None:
+        blocks += [divider(), header(f"Your team ({data.team_size})")]
+        blocks += [section(t) for t in chunk_lines(data.team.team_lines)][:2]
+        if data.team.flags or data.team.suggestions:
+            blocks += [section(t) for t in chunk_lines(["*Flags*", *data.team.flags, *data.team.suggestions])][
+                :MAX_FLAG_SECTIONS
+            ]
+        rep_sections = chunk_lines(data.team.rep_lines)
+        blocks += [section(t) for t in rep_sections[:MAX_REP_SECTIONS]]
+        if len(rep_sections) > MAX_REP_SECTIONS:
+            blocks.append(context("More reps than fit here: the weekly summary and `coachbot export` have all."))
+        blocks.append(
+            actions(
+                button("Diagnose a rep", "home_diagnose", style="primary"),
+                button("Log a coaching session", "home_log_session"),
+                button("Post the summary now", "home_post_summary"),
+            )
+        )
+    if data.workspace is not None:
+        ws = data.workspace
+        channels = ", ".join(f"<@{m}> → <#{c}>" for m, c in data.channels[:30]) or "none set (summaries go by DM)"
+        blocks += [
+            divider(),
+            header("Workspace settings (admins)"),
+            section(
+                f"Practice nudges: *{WEEKDAYS[ws.nudge_weekday].capitalize()} "
+                f"{ws.nudge_hour:02d}:{ws.nudge_minute:02d}* "
+                f"in each rep's time zone · mid-window reminders *{'on' if ws.reminders_enabled else 'off'}*\n"
+                f"Manager summaries: *{WEEKDAYS[ws.summary_weekday].capitalize()} "
+                f"{ws.summary_hour:02d}:{ws.summary_minute:02d}* in each manager's time zone\n"
+                f"Default time zone: *{escape_mrkdwn(data.default_tz)}* (set with COACHBOT_DEFAULT_TZ)\n"
+                f"Summary channels: {channels}"
+            ),
+            actions(button("Edit settings", "home_settings")),
+        ]
+    blocks.append(
+        context("Only you see this tab. Wiring and coaching data are visible to the rep, their manager and admins.")
+    )
+    if len(blocks) > L.HOME_BLOCKS:  # keep the footer; cut from the middle (never reached with the caps above)
+        blocks = blocks[: L.HOME_BLOCKS - 1] + blocks[-1:]
+    return {"type": "home", "blocks": blocks}
+
+
+def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str, is_admin: bool | None = None) -> bool:
+    """Refresh one user's Home tab; failures are logged, never raised (the action itself succeeded)."""
+    try:
+        if is_admin is None:
+            is_admin = user_is_admin(ctx.settings, client, user_id)
+        with ctx.session() as session:
+            data = load_home(session, ctx, team_id, user_id, is_admin)
+        client.views_publish(user_id=user_id, view=render_home(data))
+        return True
+    except SlackApiError as exc:
+        log.warning("home not published user=%s error=%s", user_id, exc.response.get("error"))
+        return False

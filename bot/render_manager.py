@@ -1,0 +1,94 @@
+"""Modals for the manager's and admin's tools: pick a rep, log coaching time, workspace settings."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.blocks import plain, section
+from bot.render_coaching import _input, _modal, _option
+from bot.schedule import WEEKDAYS
+from bot.summary_service import KIND_NAMES, MINUTES_MAX, MINUTES_MIN
+from storage.models import Workspace
+
+
+def diagnose_pick_modal() -> dict[str, Any]:
+    return _modal(
+        "diagnose_pick",
+        "Diagnose",
+        "Next",
+        [
+            _input("rep", "Which rep?", {"type": "users_select", "placeholder": plain("Pick a rep")}),
+        ],
+        {},
+    )
+
+
+def log_session_modal(today: date, rep_id: str | None = None) -> dict[str, Any]:
+    reps: dict[str, Any] = {"type": "multi_users_select", "placeholder": plain("Who was there?")}
+    if rep_id:
+        reps["initial_users"] = [rep_id]
+    return _modal(
+        "log_session",
+        "Log coaching",
+        "Log it",
+        [
+            _input(
+                "kind",
+                "Kind",
+                {
+                    "type": "static_select",
+                    "placeholder": plain("What kind of session?"),
+                    "options": [_option(name, key) for key, name in KIND_NAMES.items()],
+                },
+            ),
+            _input(
+                "minutes",
+                "Minutes",
+                {
+                    "type": "number_input",
+                    "is_decimal_allowed": False,
+                    "min_value": str(MINUTES_MIN),
+                    "max_value": str(MINUTES_MAX),
+                },
+            ),
+            _input("reps", "Reps", reps),
+            _input("day", "When", {"type": "datepicker", "initial_date": today.isoformat()}),
+            _input("note", "Note", {"type": "plain_text_input", "max_length": 500}, optional=True),
+        ],
+        {},
+    )
+
+
+def settings_modal(ws: Workspace) -> dict[str, Any]:
+    days = [_option(d.capitalize(), str(i)) for i, d in enumerate(WEEKDAYS)]
+
+    def day_select(value: int) -> dict[str, Any]:
+        return {"type": "static_select", "options": days, "initial_option": days[value]}
+
+    reminders = _option("Send one mid-window reminder when nothing is logged", "on")
+    checkbox: dict[str, Any] = {"type": "checkboxes", "options": [reminders]}
+    if ws.reminders_enabled:
+        checkbox["initial_options"] = [reminders]
+    return _modal(
+        "workspace_settings",
+        "Settings",
+        "Save",
+        [
+            section("Times are local: each rep's and each manager's own time zone from Slack."),
+            _input("nudge_day", "Weekly practice nudge: day", day_select(ws.nudge_weekday)),
+            _input(
+                "nudge_time",
+                "Weekly practice nudge: time",
+                {"type": "timepicker", "initial_time": f"{ws.nudge_hour:02d}:{ws.nudge_minute:02d}"},
+            ),
+            _input("reminders", "Reminders", checkbox, optional=True),
+            _input("summary_day", "Manager summary: day", day_select(ws.summary_weekday)),
+            _input(
+                "summary_time",
+                "Manager summary: time",
+                {"type": "timepicker", "initial_time": f"{ws.summary_hour:02d}:{ws.summary_minute:02d}"},
+            ),
+        ],
+        {},
+    )

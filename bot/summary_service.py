@@ -1,0 +1,150 @@
+"""Use cases around the manager's week: where the summary goes, posting it, logging coaching time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, select
+
+from bot.playbook import Playbook
+from bot.team_data import load_team
+from bot.team_summary import build_summary, summary_messages
+from storage.models import CoachingSession, ManagerSetting, Person, SessionAttendee
+
+SESSION_KINDS = {
+    "1:1": "one_on_one",
+    "1on1": "one_on_one",
+    "one_on_one": "one_on_one",
+    "one-on-one": "one_on_one",
+    "call_review": "call_review",
+    "call-review": "call_review",
+    "review": "call_review",
+    "role_play": "role_play",
+    "role-play": "role_play",
+    "roleplay": "role_play",
+    "group": "group",
+}
+KIND_NAMES = {"one_on_one": "1:1", "call_review": "call review", "role_play": "role-play", "group": "group session"}
+MINUTES_MIN, MINUTES_MAX = 5, 480
+
+
+def summary_channel(session: Session, team_id: str, manager_id: str) -> str | None:
+    setting = session.exec(
+        select(ManagerSetting).where(ManagerSetting.team_id == team_id, ManagerSetting.manager_user_id == manager_id)
+    ).first()
+    return setting.summary_channel if setting else None
+
+
+def set_summary_channel(session: Session, team_id: str, manager_id: str, channel: str | None) -> None:
+    setting = session.exec(
+        select(ManagerSetting).where(ManagerSetting.team_id == team_id, ManagerSetting.manager_user_id == manager_id)
+    ).first()
+    if setting is None:
+        setting = ManagerSetting(team_id=team_id, manager_user_id=manager_id)
+    setting.summary_channel, setting.updated_at = channel, datetime.now(UTC)
+    session.add(setting)
+
+
+def all_summary_channels(session: Session, team_id: str) -> list[tuple[str, str]]:
+    return [
+        (s.manager_user_id, s.summary_channel)
+        for s in session.exec(select(ManagerSetting).where(ManagerSetting.team_id == team_id))
+        if s.summary_channel
+    ]
+
+
+def channel_privacy_problem(client: WebClient, channel_id: str) -> str | None:
+    """Why a channel cannot hold wiring data (public, or the bot is not in it); None when fine."""
+    try:
+        info = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("channel_not_found", "not_in_channel"):
+            return (
+                "I can't see that channel. If it is private, invite me first with `/invite @Coachbot`, then try again."
+            )
+        raise
+    if info.get("is_im") or info.get("is_mpim"):
+        return None
+    if not info.get("is_private"):
+        return (
+            "That channel is public. The summary carries wiring data, so it only goes to a private "
+            "channel (or to your DMs)."
+        )
+    if not info.get("is_member"):
+        return "I'm not in that private channel yet. Invite me with `/invite @Coachbot`, then try again."
+    return None
+
+
+def build_messages(
+    session: Session, playbook: Playbook, team_id: str, manager_id: str, today: date
+) -> list[dict[str, Any]] | None:
+    data = load_team(session, team_id, manager_id, today)
+    if not data.reps:
+        return None
+    return summary_messages(build_summary(data, playbook))
+
+
+def post_messages(
+    client: WebClient, channel: str, messages: list[dict[str, Any]], metadata: dict[str, Any] | None = None
+) -> str:
+    """Post the first message, and any continuations in its thread. Returns the first message's ts."""
+    extra = {"metadata": metadata} if metadata else {}
+    first = client.chat_postMessage(channel=channel, **messages[0], **extra)
+    ts = str(first["ts"])
+    for message in messages[1:]:
+        client.chat_postMessage(channel=first.get("channel") or channel, thread_ts=ts, **message)
+    return ts
+
+
+@dataclass(frozen=True)
+class LoggedSession:
+    id: int
+    kind: str
+    minutes: int
+    reps: list[str]
+
+
+def log_session(
+    session: Session,
+    team_id: str,
+    manager_id: str,
+    kind: str,
+    minutes: int,
+    reps: list[Person],
+    occurred_on: date,
+    note: str = "",
+) -> LoggedSession:
+    record = CoachingSession(
+        team_id=team_id,
+        manager_user_id=manager_id,
+        kind=kind,
+        minutes=minutes,
+        occurred_on=occurred_on,
+        note=note[:500],
+    )
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    for rep in reps:
+        assert rep.id is not None
+        session.add(SessionAttendee(team_id=team_id, session_id=record.id, person_id=rep.id))
+    session.flush()
+    return LoggedSession(record.id, kind, minutes, [r.slack_user_id for r in reps])
+
+
+def session_problem(kind: str | None, minutes: int | None, rep_count: int) -> str | None:
+    if kind is None:
+        return "Kind must be one of: 1:1, call-review, role-play, group."
+    if minutes is None or not MINUTES_MIN <= minutes <= MINUTES_MAX:
+        return f"Minutes must be a whole number from {MINUTES_MIN} to {MINUTES_MAX}."
+    if rep_count == 0:
+        return "Name at least one rep."
+    if kind == "group" and rep_count < 2:
+        return "A group session has at least two reps; log a 1:1, call review or role-play for one rep."
+    if kind != "group" and rep_count > 1:
+        return "Only group sessions have several reps. Use `group` or log each rep separately."
+    return None

@@ -1,0 +1,138 @@
+"""Everything a manager's summary and dashboard need, read with a fixed number of queries.
+
+The number of statements does not grow with team size (the summary tests assert it for 5 and
+200 reps); the rows do, which is what `IN (...)` and GROUP BY are for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from storage.models import (
+    CheckIn,
+    CoachingSession,
+    Commitment,
+    Diagnosis,
+    Person,
+    Seat,
+    SessionAttendee,
+    WiringProfile,
+)
+
+HISTORY_DAYS = 120  # cycles older than this no longer drive flags
+
+
+@dataclass
+class RepData:
+    person: Person
+    profile: WiringProfile | None = None
+    seat: Seat | None = None
+    active: list[Commitment] = field(default_factory=list)
+    closed: list[Commitment] = field(default_factory=list)  # oldest first
+    logged: dict[int, int] = field(default_factory=dict)  # commitment id -> logged
+    minutes_individual: int = 0
+    minutes_group: int = 0
+    diagnoses: list[Diagnosis] = field(default_factory=list)  # newest first
+    blocked: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TeamData:
+    team_id: str
+    manager_id: str
+    week_start: date
+    today: date
+    reps: list[RepData]
+
+
+def load_team(session: Session, team_id: str, manager_id: str, today: date) -> TeamData:
+    week_start = today - timedelta(days=6)
+    since = datetime.combine(today - timedelta(days=HISTORY_DAYS), time(0), tzinfo=UTC)
+    week_since = datetime.combine(week_start, time(0), tzinfo=UTC)
+    people = list(
+        session.exec(
+            select(Person)
+            .where(Person.team_id == team_id, Person.manager_user_id == manager_id, Person.active)
+            .order_by(Person.display_name, Person.slack_user_id)
+        )
+    )
+    reps = {p.id: RepData(person=p) for p in people if p.id is not None}
+    ids = list(reps)
+    if not ids:
+        return TeamData(team_id, manager_id, week_start, today, [])
+    for profile in session.exec(
+        select(WiringProfile).where(WiringProfile.team_id == team_id, col(WiringProfile.person_id).in_(ids))
+    ):
+        current = reps[profile.person_id].profile
+        if current is None or profile.version > current.version:
+            reps[profile.person_id].profile = profile
+    seats = {s.id: s for s in session.exec(select(Seat).where(Seat.team_id == team_id))}
+    for rep in reps.values():
+        rep.seat = seats.get(rep.person.seat_id)
+    commitments = session.exec(
+        select(Commitment)
+        .where(
+            Commitment.team_id == team_id,
+            col(Commitment.person_id).in_(ids),
+            (Commitment.status == "active") | (col(Commitment.closed_at) >= since),
+        )
+        .order_by(col(Commitment.closed_at), col(Commitment.id))
+    ).all()
+    for c in commitments:
+        (reps[c.person_id].active if c.status == "active" else reps[c.person_id].closed).append(c)
+    owner = {c.id: c.person_id for c in commitments}
+    for cid, total in session.exec(
+        select(CheckIn.commitment_id, func.sum(CheckIn.count))
+        .where(CheckIn.team_id == team_id, col(CheckIn.commitment_id).in_(list(owner)))
+        .group_by(CheckIn.commitment_id)
+    ):
+        reps[owner[cid]].logged[cid] = int(total or 0)
+    for cid, note in session.exec(
+        select(CheckIn.commitment_id, CheckIn.note).where(
+            CheckIn.team_id == team_id,
+            CheckIn.source == "blocked",
+            col(CheckIn.created_at) >= week_since,
+            col(CheckIn.commitment_id).in_(list(owner)),
+        )
+    ):
+        reps[owner[cid]].blocked.append(note)
+    for person_id, kind, minutes in session.exec(
+        select(SessionAttendee.person_id, CoachingSession.kind, CoachingSession.minutes)
+        .join(CoachingSession, col(CoachingSession.id) == col(SessionAttendee.session_id))
+        .where(
+            SessionAttendee.team_id == team_id,
+            col(SessionAttendee.person_id).in_(ids),
+            col(CoachingSession.occurred_on) >= week_start,
+            col(CoachingSession.occurred_on) <= today,
+        )
+    ):
+        if kind == "group":
+            reps[person_id].minutes_group += minutes
+        else:
+            reps[person_id].minutes_individual += minutes
+    by_person: dict[int, list[Diagnosis]] = defaultdict(list)
+    for d in session.exec(
+        select(Diagnosis)
+        .where(Diagnosis.team_id == team_id, col(Diagnosis.person_id).in_(ids), col(Diagnosis.created_at) >= since)
+        .order_by(col(Diagnosis.created_at).desc())
+    ):
+        by_person[d.person_id].append(d)
+    for pid, items in by_person.items():
+        reps[pid].diagnoses = items
+    return TeamData(team_id, manager_id, week_start, today, list(reps.values()))
+
+
+def managers_with_reps(session: Session, team_id: str) -> list[str]:
+    return [
+        m
+        for m in session.exec(
+            select(Person.manager_user_id)
+            .where(Person.team_id == team_id, Person.active, col(Person.manager_user_id).is_not(None))
+            .distinct()
+        )
+        if m
+    ]

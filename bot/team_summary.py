@@ -1,0 +1,231 @@
+"""The manager's weekly picture, built from TeamData by pure rules, and rendered to Block Kit.
+
+Honest by construction: it reports what was logged and what closed, not activity for its own sake.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from bot import block_limits as L
+from bot.blocks import context, header, section
+from bot.playbook import Playbook
+from bot.team_data import RepData, TeamData
+from bot.text import escape_mrkdwn, truncate
+from bot.wiring import onboarding_status, seat_fit_risk
+
+BASELINE_MINUTES = 60  # per rep per week: a 30-minute 1:1 plus 30 minutes of review or role-play
+TARGET_INDIVIDUAL_SHARE = 70  # percent of coaching time spent 1:1 (the rest in groups)
+GROUP_SESSION_MIN_REPS = 3
+LINE_BUDGET = 2900
+
+
+@dataclass
+class Summary:
+    manager_id: str
+    week_start: date
+    today: date
+    rep_lines: list[str] = field(default_factory=list)
+    team_lines: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "n/a"
+
+
+def _gap_name(playbook: Playbook, key: str) -> str:
+    gap = playbook.gaps.get(key)
+    return gap.name if gap else ("general focus" if key == "general" else key)
+
+
+def cycles_on(rep: RepData, gap: str) -> list[str]:
+    """Outcomes of closed cycles on one gap, oldest first."""
+    return [c.status for c in rep.closed if c.gap == gap and c.status in ("met", "missed")]
+
+
+def pip_ready_gap(rep: RepData) -> str | None:
+    """A specific gap coached for more than one cycle with no cycle met (never for seat or wiring gaps)."""
+    if rep.diagnoses and rep.diagnoses[0].cause == "seat_fit":
+        return None
+    if rep.profile and rep.seat and seat_fit_risk(rep.profile.archetype, rep.seat.archetype):
+        return None
+    for gap in dict.fromkeys(c.gap for c in reversed(rep.closed)):
+        outcomes = cycles_on(rep, gap)
+        if gap != "general" and len(outcomes) >= 2 and "met" not in outcomes:
+            return gap
+    return None
+
+
+def rep_line(rep: RepData, playbook: Playbook, today: date) -> str:
+    p = rep.person
+    parts = [f"*<@{p.slack_user_id}>*"]
+    if rep.profile:
+        arch = playbook.archetype_name(rep.profile.archetype)
+        if rep.seat:
+            risk = " :warning:" if seat_fit_risk(rep.profile.archetype, rep.seat.archetype) else ""
+            parts.append(
+                f"{escape_mrkdwn(arch)} in a {escape_mrkdwn(playbook.archetype_name(rep.seat.archetype))} seat{risk}"
+            )
+        else:
+            parts.append(escape_mrkdwn(arch))
+    else:
+        parts.append("no wiring profile")
+    status = onboarding_status(p.start_date, today)
+    if status.day is not None:
+        parts.append(f"day {status.day}/90")
+    elif "ramped" in status.label:
+        parts.append("ramped")
+    line = " · ".join(parts)
+    details = []
+    for c in rep.active[:2]:
+        logged = rep.logged.get(c.id or -1, 0)
+        details.append(
+            f"now: “{escape_mrkdwn(truncate(c.behavior, 70))}” {logged}/{c.target_count}, "
+            f"until {c.ends_on.strftime('%a %d %b')}"
+        )
+    if not rep.active:
+        details.append("no active commitment")
+    if rep.closed:
+        last = rep.closed[-1]
+        details.append(f"last cycle: {last.status} ({rep.logged.get(last.id or -1, 0)}/{last.target_count})")
+    focus = rep.active[0].gap if rep.active else (rep.closed[-1].gap if rep.closed else None)
+    if focus:
+        n = len(cycles_on(rep, focus))
+        details.append(f"{n} closed cycle{'s' if n != 1 else ''} on {escape_mrkdwn(_gap_name(playbook, focus))}")
+    minutes = rep.minutes_individual + rep.minutes_group
+    details.append(f"coaching {minutes}/{BASELINE_MINUTES} min")
+    return truncate(line + "\n" + " · ".join(details), 600)
+
+
+def build_summary(data: TeamData, playbook: Playbook) -> Summary:
+    s = Summary(manager_id=data.manager_id, week_start=data.week_start, today=data.today)
+    s.rep_lines = [rep_line(r, playbook, data.today) for r in data.reps]
+    week = [
+        c for r in data.reps for c in r.closed if c.closed_at and data.week_start <= c.closed_at.date() <= data.today
+    ]
+    four_weeks_start = data.today - timedelta(days=27)
+    month = [
+        c for r in data.reps for c in r.closed if c.closed_at and four_weeks_start <= c.closed_at.date() <= data.today
+    ]
+    met_w, met_m = sum(c.status == "met" for c in week), sum(c.status == "met" for c in month)
+    s.team_lines.append(
+        f"Commitments met this week: *{met_w} of {len(week)}* ({_share(met_w, len(week))}) · "
+        f"last four weeks: {met_m} of {len(month)} ({_share(met_m, len(month))})"
+    )
+    individual = sum(r.minutes_individual for r in data.reps)
+    group = sum(r.minutes_group for r in data.reps)
+    total = individual + group
+    s.team_lines.append(
+        f"Coaching time: *{total} min* across {len(data.reps)} reps (baseline {BASELINE_MINUTES * len(data.reps)}) · "
+        f"1:1 {_share(individual, total)} / group {_share(group, total)} "
+        f"(aim for about {TARGET_INDIVIDUAL_SHARE}/{100 - TARGET_INDIVIDUAL_SHARE})"
+    )
+    uncoached = [r for r in data.reps if r.minutes_individual + r.minutes_group == 0]
+    if uncoached:
+        names = ", ".join(f"<@{r.person.slack_user_id}>" for r in uncoached[:40])
+        more = f" and {len(uncoached) - 40} more" if len(uncoached) > 40 else ""
+        s.team_lines.append(f"No coaching logged this week: {names}{more}")
+    for r in data.reps:
+        uid = f"<@{r.person.slack_user_id}>"
+        gap = pip_ready_gap(r)
+        if gap:
+            outcomes = cycles_on(r, gap)
+            s.flags.append(
+                f":clipboard: *PIP readiness* {uid}: {escape_mrkdwn(_gap_name(playbook, gap))} coached for "
+                f"{len(outcomes)} cycles without a cycle met. Specific and measurable; check it is "
+                "still the right diagnosis before anything formal."
+            )
+        reasons = []
+        if r.diagnoses and r.diagnoses[0].cause == "seat_fit":
+            reasons.append("latest diagnosis is seat fit")
+        if r.profile and r.seat and seat_fit_risk(r.profile.archetype, r.seat.archetype):
+            reasons.append(
+                f"{escape_mrkdwn(playbook.archetype_name(r.profile.archetype))} wiring in a "
+                f"{escape_mrkdwn(playbook.archetype_name(r.seat.archetype))} seat"
+            )
+        killers = [
+            playbook.deal_killers[k].name
+            for k in (r.profile.deal_killers if r.profile else [])
+            if k in playbook.deal_killers
+        ]
+        if killers:
+            reasons.append("deal-killer flags: " + escape_mrkdwn(", ".join(killers)))
+        if reasons:
+            s.flags.append(f":chair: *Seat conversation* {uid}: {'; '.join(reasons)}.")
+        for d in r.diagnoses:
+            if d.escalate and d.created_at.date() >= four_weeks_start:
+                owner = playbook.escalation_owners.get(d.drag or "", "the leader who owns it")
+                s.flags.append(
+                    f":arrow_up: *Environmental drag* {uid}: {escape_mrkdwn(truncate(d.evidence, 160))} "
+                    f"→ escalate to {escape_mrkdwn(owner)}."
+                )
+        if r.person.nudges_paused_until and r.person.nudges_paused_until > data.today:
+            s.flags.append(f":double_vertical_bar: *Paused* {uid} until {r.person.nudges_paused_until.isoformat()}.")
+        for reason in r.blocked:
+            s.flags.append(f":construction: *Blocked* {uid}: {escape_mrkdwn(truncate(reason, 200))}")
+    shared: dict[str, list[str]] = defaultdict(list)
+    for r in data.reps:
+        for g in r.profile.gaps if r.profile else []:
+            shared[g].append(r.person.slack_user_id)
+    for g, users in sorted(shared.items(), key=lambda kv: -len(kv[1])):
+        if len(users) >= GROUP_SESSION_MIN_REPS:
+            names = ", ".join(f"<@{u}>" for u in users[:15]) + (
+                f" and {len(users) - 15} more" if len(users) > 15 else ""
+            )
+            gap_name = escape_mrkdwn(_gap_name(playbook, g))
+            s.suggestions.append(
+                f":busts_in_silhouette: {len(users)} reps share *{gap_name}* ({names}): "
+                "one group session on it saves time and adds peer learning."
+            )
+    return s
+
+
+def chunk_lines(lines: list[str], budget: int = LINE_BUDGET) -> list[str]:
+    """Join lines into texts that each fit one section."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = truncate(line, budget)
+        if current and len(current) + 1 + len(line) > budget:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def summary_blocks(s: Summary, title: str = "Weekly coaching summary") -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [
+        header(title),
+        context(
+            f"For <@{s.manager_id}> · {s.week_start.strftime('%a %d %b')} – {s.today.strftime('%a %d %b %Y')} · "
+            "visible to this channel only; wiring data is sensitive"
+        ),
+    ]
+    blocks += [section(t) for t in chunk_lines(s.team_lines)]
+    if s.flags:
+        blocks += [section(t) for t in chunk_lines(["*Flags*", *s.flags])]
+    if s.suggestions:
+        blocks += [section(t) for t in chunk_lines(s.suggestions)]
+    blocks += [section(t) for t in chunk_lines(["*Reps*", *s.rep_lines] if s.rep_lines else ["*Reps*\nNone yet."])]
+    return blocks
+
+
+def summary_messages(s: Summary) -> list[dict[str, Any]]:
+    """The summary as one message, or a first message plus threaded continuations, each within limits."""
+    blocks = summary_blocks(s)
+    text = f"Weekly coaching summary for <@{s.manager_id}>"
+    messages = [{"text": text, "blocks": blocks[: L.MESSAGE_BLOCKS]}]
+    rest = blocks[L.MESSAGE_BLOCKS :]
+    while rest:
+        part = [context(f"Weekly summary, continued ({len(messages) + 1})"), *rest[: L.MESSAGE_BLOCKS - 1]]
+        rest = rest[L.MESSAGE_BLOCKS - 1 :]
+        messages.append({"text": text + " (continued)", "blocks": part})
+    return messages

@@ -1,0 +1,224 @@
+"""The manager's tools: App Home, coaching time, the weekly summary on demand, workspace settings."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import coaching_service as svc
+from bot import render_coaching as rc
+from bot import render_manager as rm
+from bot import roster_service
+from bot import summary_service as summaries
+from bot.context import AppContext
+from bot.home import publish_home
+from bot.schedule import local_today, parse_time_of_day, zone_for
+from bot.slack_users import coachable_problem, fetch_user
+from handlers.common import (
+    body_team,
+    caller_is_admin,
+    int_or_none,
+    may_coach,
+    try_dm,
+    view_value,
+)
+from handlers.diagnose import FORM_FAILED, NOT_YOUR_REP
+from storage import queries
+from storage.db import session_scope
+
+log = logging.getLogger("coachbot.manager")
+CHANNEL_RE = re.compile(r"^<#([CGD][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+
+
+def manager_today(ctx: AppContext, team_id: str, user_id: str) -> date:
+    with ctx.session() as session:
+        person = queries.get_person(session, team_id, user_id)
+    return local_today(ctx.clock(), zone_for(person.tz if person else None, ctx.settings.default_tz))
+
+
+def log_coaching(
+    ctx: AppContext,
+    client: WebClient,
+    team_id: str,
+    caller: str,
+    kind: str | None,
+    minutes: int | None,
+    rep_ids: list[str],
+    day: date,
+    note: str = "",
+) -> str:
+    """Validate and store one coaching session; returns the answer for the caller."""
+    if problem := summaries.session_problem(kind, minutes, len(set(rep_ids))):
+        return problem
+    assert kind is not None and minutes is not None
+    if day > manager_today(ctx, team_id, caller):
+        return "That date is in the future. Log sessions once they have happened."
+    admin = None
+    with session_scope(ctx.engine) as session:
+        people = []
+        for rep_id in dict.fromkeys(rep_ids):
+            person = queries.get_person(session, team_id, rep_id)
+            if person is None or person.manager_user_id != caller:
+                admin = caller_is_admin(ctx, client, caller) if admin is None else admin
+                if person is None or not admin:
+                    return f"<@{rep_id}> isn't one of your reps, so I didn't log anything."
+            people.append(person)
+        logged = summaries.log_session(session, team_id, caller, kind, minutes, people, day, note)
+    names = ", ".join(f"<@{r}>" for r in logged.reps)
+    return f"Logged a {minutes}-minute {summaries.KIND_NAMES[kind]} with {names} on {day.isoformat()}."
+
+
+def post_summary_now(ctx: AppContext, client: WebClient, team_id: str, manager_id: str) -> str:
+    today = manager_today(ctx, team_id, manager_id)
+    with ctx.session() as session:
+        messages = summaries.build_messages(session, ctx.playbook, team_id, manager_id, today)
+        channel = summaries.summary_channel(session, team_id, manager_id)
+    if messages is None:
+        return "You don't have any reps in Coachbot yet, so there is nothing to summarize."
+    try:
+        target = channel or client.conversations_open(users=manager_id)["channel"]["id"]
+        summaries.post_messages(client, target, messages)
+    except SlackApiError as exc:
+        return f"I couldn't post the summary ({exc.response.get('error')})."
+    return f"Posted your summary to <#{channel}>." if channel else "Sent your summary to you by DM."
+
+
+def set_channel(
+    ctx: AppContext, client: WebClient, team_id: str, caller: str, channel_token: str, manager_id: str
+) -> str:
+    if manager_id != caller and not caller_is_admin(ctx, client, caller):
+        return "Only admins can set another manager's summary channel."
+    if channel_token.lower() in ("dm", "none", "off"):
+        with session_scope(ctx.engine) as session:
+            summaries.set_summary_channel(session, team_id, manager_id, None)
+        return f"<@{manager_id}>'s weekly summary will come by DM."
+    match = CHANNEL_RE.match(channel_token)
+    if not match:
+        return "Name the channel like `#coaching-team`, or `dm` to get the summary by direct message."
+    channel = match.group(1)
+    if problem := summaries.channel_privacy_problem(client, channel):
+        return problem
+    with session_scope(ctx.engine) as session:
+        summaries.set_summary_channel(session, team_id, manager_id, channel)
+    return f"<@{manager_id}>'s weekly summary will go to <#{channel}>."
+
+
+def register(app: App, ctx: AppContext) -> None:
+    @app.event("app_home_opened")
+    def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") == "home":
+            publish_home(ctx, client, body.get("team_id", ""), event["user"])
+
+    @app.action("home_diagnose")
+    def home_diagnose(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=rm.diagnose_pick_modal())
+        except SlackApiError as exc:
+            try_dm(client, body["user"]["id"], FORM_FAILED.format(error=exc.response.get("error")))
+
+    @app.view("diagnose_pick")
+    def on_diagnose_pick(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        team_id, caller = body_team(body), body["user"]["id"]
+        rep_id = str(view_value(view, "rep") or "")
+        rep = fetch_user(client, rep_id) if rep_id else None
+        if problem := coachable_problem(rep, team_id):
+            ack(response_action="errors", errors={"rep": problem})
+            return
+        with ctx.session() as session:
+            person = queries.get_person(session, team_id, rep_id)
+            if not may_coach(ctx, client, caller, person):
+                ack(response_action="errors", errors={"rep": NOT_YOUR_REP})
+                return
+            card = roster_service.load_wiring_card(session, team_id, rep_id)
+            history = svc.recent_history(session, team_id, person.id, ctx.playbook) if person and person.id else []
+        ack(response_action="update", view=rc.diagnose_modal(rep_id, card, history, ctx.playbook, ctx.clock().date()))
+
+    @app.action("home_log_session")
+    @app.action("brief_log_session")
+    def open_log_session(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        rep_id = (body.get("actions") or [{}])[0].get("value") or None
+        today = manager_today(ctx, body_team(body), body["user"]["id"])
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=rm.log_session_modal(today, rep_id))
+        except SlackApiError as exc:
+            try_dm(client, body["user"]["id"], FORM_FAILED.format(error=exc.response.get("error")))
+
+    @app.view("log_session")
+    def on_log_session(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        team_id, caller = body_team(body), body["user"]["id"]
+        kind = view_value(view, "kind")
+        minutes = int_or_none(view_value(view, "minutes"))
+        reps = view_value(view, "reps") or []
+        try:
+            day = date.fromisoformat(str(view_value(view, "day")))
+        except ValueError:
+            ack(response_action="errors", errors={"day": "Pick the date of the session."})
+            return
+        problem = summaries.session_problem(kind if kind in summaries.KIND_NAMES else None, minutes, len(set(reps)))
+        if problem:
+            field = "kind" if "Kind" in problem else "minutes" if "Minutes" in problem else "reps"
+            ack(response_action="errors", errors={field: problem})
+            return
+        ack()
+        answer = log_coaching(
+            ctx, client, team_id, caller, kind, minutes, reps, day, str(view_value(view, "note") or "")
+        )
+        try_dm(client, caller, answer)
+        publish_home(ctx, client, team_id, caller)
+
+    @app.action("home_post_summary")
+    def home_post_summary(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        answer = post_summary_now(ctx, client, body_team(body), body["user"]["id"])
+        if "Sent your summary to you by DM" not in answer:
+            try_dm(client, body["user"]["id"], answer)
+
+    @app.action("home_settings")
+    def home_settings(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        team_id, caller = body_team(body), body["user"]["id"]
+        if not caller_is_admin(ctx, client, caller):
+            try_dm(client, caller, "Only Coachbot admins can change workspace settings.")
+            return
+        with session_scope(ctx.engine) as session:
+            ws = queries.ensure_workspace(session, team_id)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=rm.settings_modal(ws))
+        except SlackApiError as exc:
+            try_dm(client, caller, FORM_FAILED.format(error=exc.response.get("error")))
+
+    @app.view("workspace_settings")
+    def on_settings(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        team_id, caller = body_team(body), body["user"]["id"]
+        values = {}
+        errors = {}
+        for day_field, time_field in (("nudge_day", "nudge_time"), ("summary_day", "summary_time")):
+            day = int_or_none(view_value(view, day_field))
+            moment = parse_time_of_day(str(view_value(view, time_field) or ""))
+            if day is None or not 0 <= day <= 6:
+                errors[day_field] = "Pick a day."
+            if moment is None:
+                errors[time_field] = "Pick a time."
+            values[day_field], values[time_field] = day, moment
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        if not caller_is_admin(ctx, client, caller):
+            try_dm(client, caller, "Only Coachbot admins can change workspace settings.")
+            return
+        with session_scope(ctx.engine) as session:
+            ws = queries.ensure_workspace(session, team_id)
+            ws.nudge_weekday, (ws.nudge_hour, ws.nudge_minute) = values["nudge_day"], values["nudge_time"]
+            ws.summary_weekday, (ws.summary_hour, ws.summary_minute) = values["summary_day"], values["summary_time"]
+            ws.reminders_enabled = "on" in (view_value(view, "reminders") or [])
+            session.add(ws)
+        publish_home(ctx, client, team_id, caller, is_admin=True)
