@@ -95,7 +95,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     from bot.context import AppContext
     from bot.dispatcher import Dispatcher
     from bot.logging_setup import configure_logging
-    from bot.slack_client import make_web_client
+    from bot.slack_client import make_dispatch_client
     from storage.db import make_engine
     from storage.migrate import upgrade
 
@@ -112,7 +112,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     ctx = AppContext(settings=settings, engine=engine, playbook=_playbook(settings))
-    report = Dispatcher(ctx, make_web_client(settings)).run_pass(now)
+    report = Dispatcher(ctx, make_dispatch_client(settings)).run_pass(now)
     print(report.describe())
     return 0
 
@@ -166,8 +166,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail([f"could not start: {str(exc)[:200]} (is SLACK_BOT_TOKEN valid and SLACK_API_URL reachable?)"], 1)
     from bot.dispatcher import Dispatcher
     from bot.scheduler import start_scheduler
+    from bot.slack_client import make_dispatch_client
 
-    scheduler = start_scheduler(Dispatcher(ctx, app.client))
+    scheduler = start_scheduler(Dispatcher(ctx, make_dispatch_client(settings)))
     if args.http:
         from bot.http_server import make_wsgi_app, serve
 

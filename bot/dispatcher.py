@@ -17,7 +17,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from http.client import HTTPException
 from typing import Any
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -64,6 +66,7 @@ class PassReport:
     retrying: int = 0
     failed: int = 0
     resolved: int = 0
+    unconfirmed: int = 0
     closed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -71,8 +74,29 @@ class PassReport:
         return (
             f"dispatch: planned {self.planned}, sent {self.sent}, skipped {self.skipped}, "
             f"unreachable {self.unreachable}, retrying {self.retrying}, failed {self.failed}, "
-            f"resolved after a crash {self.resolved}, commitments closed {self.closed}"
+            f"resolved after a crash {self.resolved}, unconfirmed {self.unconfirmed}, "
+            f"commitments closed {self.closed}"
         )
+
+
+UNKNOWN_OUTCOME = (TimeoutError, ConnectionError, HTTPException)
+
+
+def _claimed_by_dead_process(claimed_by: str | None) -> bool:
+    """A claim by a process on this host that no longer exists (killed, crashed) is stale at once."""
+    if not claimed_by:
+        return False
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def message_key(row: ScheduledMessage) -> str:
@@ -94,14 +118,14 @@ class Dispatcher:
         client: WebClient,
         *,
         grace: timedelta = timedelta(hours=12),
-        stale_after: timedelta = timedelta(minutes=2),
+        stale_after: timedelta | None = None,
         batch_size: int = 500,
         worker_id: str | None = None,
     ):
         self.ctx = ctx
         self.client = client
         self.grace = grace
-        self.stale_after = stale_after
+        self.stale_after = stale_after or timedelta(seconds=ctx.settings.stale_after_seconds)
         self.batch_size = batch_size
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -248,11 +272,14 @@ class Dispatcher:
     def resolve_stale(self, now: datetime, report: PassReport) -> None:
         """Rows left in `sending` (a dispatcher died mid-send): sent if Slack has them, else retry."""
         with session_scope(self.ctx.engine) as session:
-            stale = session.exec(
-                select(ScheduledMessage)
-                .where(ScheduledMessage.status == "sending", col(ScheduledMessage.claimed_at) < now - self.stale_after)
-                .with_for_update(skip_locked=True)
+            sending = session.exec(
+                select(ScheduledMessage).where(ScheduledMessage.status == "sending").with_for_update(skip_locked=True)
             ).all()
+            stale = [
+                r
+                for r in sending
+                if _aware(r.claimed_at or now) < now - self.stale_after or _claimed_by_dead_process(r.claimed_by)
+            ]
             for row in stale:
                 channel = (
                     summary_channel(session, row.team_id, row.rep_user_id) if row.kind == "summary" else None
@@ -407,9 +434,15 @@ class Dispatcher:
             self._mark(row, "sent", now, report, None, channel=dm, ts=ts)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
+            if exc.response.status_code >= 500:
+                return self._unconfirmed(row, report, f"http {exc.response.status_code}")
             if error in UNREACHABLE:
                 return self._mark(row, "unreachable", now, report, error)
             self._finish(row, now, report, error=error)
+        except URLError:
+            self._finish(row, now, report, error="connection failed")
+        except UNKNOWN_OUTCOME as exc:
+            self._unconfirmed(row, report, type(exc).__name__)
 
     def _send(
         self, row: ScheduledMessage, person: Person, message: dict[str, Any], now: datetime, report: PassReport
@@ -426,6 +459,8 @@ class Dispatcher:
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
+            if exc.response.status_code >= 500:
+                return self._unconfirmed(row, report, f"http {exc.response.status_code}")
             if error in UNREACHABLE:
                 self._mark_unreachable(person, error)
                 self._mark(row, "unreachable", now, report, error)
@@ -433,7 +468,22 @@ class Dispatcher:
             else:
                 self._finish(row, now, report, error=error)
             return
+        except URLError:  # never reached Slack (the client already retried): safe to send again later
+            return self._finish(row, now, report, error="connection failed")
+        except UNKNOWN_OUTCOME as exc:
+            return self._unconfirmed(row, report, type(exc).__name__)
         self._mark(row, "sent", now, report, None, channel=channel, ts=str(resp.get("ts")))
+
+    def _unconfirmed(self, row: ScheduledMessage, report: PassReport, error: str) -> None:
+        """Slack may or may not have posted it: leave the row claimed, so that once it is stale the
+        DM's history decides between 'sent' and a resend. Never a blind second send."""
+        log.warning(
+            "outcome unknown rep=%s key=%s error=%s; will check Slack before any resend",
+            row.rep_user_id,
+            message_key(row),
+            error,
+        )
+        report.unconfirmed += 1
 
     def _finish(self, row: ScheduledMessage, now: datetime, report: PassReport, error: str) -> None:
         """A transient failure: retry later with backoff, or give up after MAX_ATTEMPTS."""

@@ -37,6 +37,8 @@ class Settings:
     default_tz: str = "UTC"
     playbook_path: str = ""
     log_level: str = "INFO"
+    slack_timeout: int = 10
+    stale_after_seconds: int = 120
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line."""
@@ -111,9 +113,19 @@ def load_settings(
     if log_level not in LOG_LEVELS:
         problems.append(f"COACHBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
 
+    numbers: dict[str, int] = {}
+    for name, default, low, high in (("COACHBOT_SLACK_TIMEOUT", 10, 1, 120), ("COACHBOT_STALE_AFTER", 120, 1, 3600)):
+        text = get(name) or str(default)
+        if not text.isdigit() or not low <= int(text) <= high:
+            problems.append(f"{name} must be a whole number of seconds from {low} to {high}")
+        else:
+            numbers[name] = int(text)
+
     if problems:
         raise SettingsError(problems)
     return Settings(
+        slack_timeout=numbers["COACHBOT_SLACK_TIMEOUT"],
+        stale_after_seconds=numbers["COACHBOT_STALE_AFTER"],
         bot_token=bot_token,
         signing_secret=get("SLACK_SIGNING_SECRET"),
         app_token=app_token,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,6 +16,7 @@ from bot.team_data import load_team
 from bot.team_summary import build_summary, summary_messages
 from storage.models import CoachingSession, ManagerSetting, Person, SessionAttendee
 
+log = logging.getLogger("coachbot.summary")
 SESSION_KINDS = {
     "1:1": "one_on_one",
     "1on1": "one_on_one",
@@ -96,7 +98,11 @@ def post_messages(
     first = client.chat_postMessage(channel=channel, **messages[0], **extra)
     ts = str(first["ts"])
     for message in messages[1:]:
-        client.chat_postMessage(channel=first.get("channel") or channel, thread_ts=ts, **message)
+        try:  # the first message is the delivery; a lost continuation must not cause a resend
+            client.chat_postMessage(channel=first.get("channel") or channel, thread_ts=ts, **message)
+        except (SlackApiError, OSError) as exc:
+            log.warning("summary continuation not posted channel=%s error=%s", channel, type(exc).__name__)
+            break
     return ts
 
 
