@@ -6,7 +6,7 @@ from bot.context import AppContext
 
 
 def register_all(app: App, ctx: AppContext) -> None:
-    from handlers import actions, checkins, commands, diagnose, events, manager
+    from handlers import actions, checkins, commands, diagnose, events, fallback, manager
 
     commands.register(app, ctx)
     diagnose.register(app, ctx)
@@ -14,3 +14,4 @@ def register_all(app: App, ctx: AppContext) -> None:
     checkins.register(app, ctx)
     manager.register(app, ctx)
     events.register(app, ctx)
+    fallback.register(app, ctx)  # last: only what nothing else handled

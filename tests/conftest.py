@@ -31,6 +31,20 @@ REP2 = "UREP2"
 STRANGER = "USTRANGER"
 
 
+FAULT_REPORT: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """The fault suite's counts (cases tried, messages sent, duplicates, losses), printed every run."""
+    if FAULT_REPORT:
+        terminalreporter.section("fault suite counts")
+        for line in FAULT_REPORT:
+            terminalreporter.write_line(line)
+
+
+_PG_SERVER: list[PgServer] = []
+
+
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
     url = os.environ.get("COACHBOT_TEST_PG_URL")
@@ -47,9 +61,20 @@ def pg_admin_url() -> Iterator[str]:
         pytest.skip(reason)
     server = PgServer(bin_dir)
     try:
-        yield server.start()
+        url = server.start()
+        _PG_SERVER.append(server)
+        yield url
     finally:
+        _PG_SERVER.clear()
         server.stop()
+
+
+@pytest.fixture
+def pg_server(pg_admin_url: str) -> PgServer:
+    """The throwaway server itself (to restart it); tests that need it skip with a reason otherwise."""
+    if not _PG_SERVER:
+        pytest.skip("PostgreSQL restart test skipped: COACHBOT_TEST_PG_URL points at a server this run did not start")
+    return _PG_SERVER[0]
 
 
 def _new_pg_database(admin_url: str) -> tuple[str, str]:

@@ -62,6 +62,9 @@ class PgServer:
                     raise
                 time.sleep(0.2)
 
+    def restart(self) -> None:
+        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "restart")
+
     def stop(self) -> None:
         try:
             self._run("pg_ctl", "-D", self.data, "-m", "immediate", "stop")

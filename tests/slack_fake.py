@@ -45,6 +45,7 @@ class Failure:
     error: str | None = None
     retry_after: int | None = None
     times: int = 1
+    delay: float = 0.0  # with status 200 and no error: Slack accepts the call but answers this late
 
 
 @dataclass
@@ -99,6 +100,10 @@ class SlackFake:
         }
 
     # --- scripting -------------------------------------------------------------------------------
+    def answer_late(self, method: str, seconds: float, times: int = 1) -> None:
+        """The call succeeds at Slack (recorded, posted) but the answer arrives after `seconds`."""
+        self.failures.append(Failure(method, delay=seconds, times=times))
+
     def fail_next(
         self,
         method: str,
@@ -147,6 +152,12 @@ class SlackFake:
 
     def handle(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         failure = self._scripted_failure(method)
+        if failure is not None and failure.delay:
+            with self.lock:
+                self.calls.append(Call(method, args))
+            answer = self._answer(method, args)
+            time.sleep(failure.delay)
+            return 200, {}, answer
         if failure is not None:
             status = failure.status
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
