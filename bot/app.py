@@ -12,27 +12,16 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot.context import AppContext
+from bot.request_info import describe_request
 from bot.slack_client import make_web_client
 from storage import queries
 
 log = logging.getLogger("coachbot.requests")
+# Bolt runs each listener, ack() included, on its pool. Listener bodies run on the work pool
+# (handlers.deferred), queued: acknowledgements never wait for a thread that slow work holds.
+LISTENER_THREADS = 32
+WORK_THREADS = 4
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
-
-
-def describe_request(body: dict[str, Any]) -> tuple[str, str]:
-    """(kind, name) of a request for the log line: never its free text or any scores."""
-    if "command" in body:
-        sub = (body.get("text") or "").split(" ", 1)[0][:20]
-        return "command", f"{body['command']} {sub}".strip()
-    kind = body.get("type", "unknown")
-    if kind == "block_actions":
-        acts = body.get("actions") or [{}]
-        return "action", str(acts[0].get("action_id", "?"))[:60]
-    if kind in ("view_submission", "view_closed"):
-        return "view", str((body.get("view") or {}).get("callback_id", "?"))[:60]
-    if kind == "event_callback":
-        return "event", str((body.get("event") or {}).get("type", "?"))[:60]
-    return str(kind)[:30], "-"
 
 
 class CoachbotApp(App):
@@ -58,13 +47,15 @@ def create_app(
     ctx: AppContext,
     client: WebClient | None = None,
     listener_executor: Executor | None = None,
+    work_executor: Executor | None = None,
 ) -> App:
+    executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
     app = CoachbotApp(
         token=None if client else ctx.settings.bot_token,
         signing_secret=ctx.settings.signing_secret,
         client=client or make_web_client(ctx.settings),
         process_before_response=False,
-        listener_executor=listener_executor or ThreadPoolExecutor(max_workers=16),
+        listener_executor=executor,
         logger=logging.getLogger("coachbot.bolt"),
     )
 
@@ -94,7 +85,10 @@ def create_app(
             except Exception:  # the user may be gone; there is nothing more to tell them
                 log.warning("could not tell the user about the failure")
 
+    from bot.home import HomeRefresher
     from handlers import register_all
 
-    register_all(app, ctx)
+    work = work_executor or ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work")
+    ctx.home_refresher = HomeRefresher(ctx, app.client, work)
+    register_all(app, ctx, work)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -23,6 +24,7 @@ class AppContext:
     engine: Engine
     playbook: Playbook
     clock: Callable[[], datetime] = field(default=system_clock)
+    home_refresher: Any = None  # set by the app factory (bot.home.HomeRefresher)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

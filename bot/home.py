@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -173,6 +175,38 @@ def render_home(data: HomeData) -> dict[str, Any]:
     if len(blocks) > L.HOME_BLOCKS:  # keep the footer; cut from the middle (never reached with the caps above)
         blocks = blocks[: L.HOME_BLOCKS - 1] + blocks[-1:]
     return {"type": "home", "blocks": blocks}
+
+
+class HomeRefresher:
+    """Coalesced Home refreshes on the listener pool: while a refresh for a user is queued, asking
+    again adds nothing (fifty check-ins by one manager's reps refresh the manager's Home once)."""
+
+    def __init__(self, ctx: AppContext, client: WebClient, executor: Executor):
+        self.ctx, self.client, self.executor = ctx, client, executor
+        self.pending: set[tuple[str, str]] = set()
+        self.lock = threading.Lock()
+
+    def request(self, team_id: str, user_id: str) -> None:
+        key = (team_id, user_id)
+        with self.lock:
+            if key in self.pending:
+                return
+            self.pending.add(key)
+        self.executor.submit(self._run, key)
+
+    def _run(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            self.pending.discard(key)  # a change after this point queues a fresh refresh
+        publish_home(self.ctx, self.client, *key)
+
+
+def refresh_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str) -> None:
+    """Refresh a Home tab after an action changed it: coalesced in the app, direct elsewhere."""
+    refresher = ctx.home_refresher
+    if isinstance(refresher, HomeRefresher):
+        refresher.request(team_id, user_id)
+    else:
+        publish_home(ctx, client, team_id, user_id)
 
 
 def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str, is_admin: bool | None = None) -> bool:

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot import coaching_service as svc
 from bot import render_coaching as rc
 from bot.context import AppContext
-from bot.home import publish_home
+from bot.home import refresh_home
 from bot.schedule import local_today, zone_for
 from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT, escape_mrkdwn, truncate
 from handlers.common import (
@@ -76,8 +76,8 @@ def register(app: App, ctx: AppContext) -> None:
             )
         done = " That's the target. Nice work." if result.logged >= result.target > result.logged - count else ""
         answer(respond, client, user_id, f"Logged {count}. {result.logged} of {result.target} so far.{done}")
-        publish_home(ctx, client, team_id, user_id)
-        publish_home(ctx, client, team_id, commitment.manager_user_id)
+        refresh_home(ctx, client, team_id, user_id)
+        refresh_home(ctx, client, team_id, commitment.manager_user_id)
 
     def answer(respond: Respond | None, client: WebClient, user_id: str, text: str) -> None:
         if respond is not None:

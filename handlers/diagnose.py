@@ -20,7 +20,7 @@ from bot import render_coaching as rc
 from bot import roster_service
 from bot.coaching import check_commitment, check_evidence
 from bot.context import AppContext
-from bot.home import publish_home
+from bot.home import refresh_home
 from bot.playbook import CAUSES
 from bot.slack_users import coachable_problem, fetch_user
 from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT
@@ -250,8 +250,8 @@ def register(app: App, ctx: AppContext) -> None:
         link = ""
         with contextlib.suppress(SlackApiError):
             link = client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or ""
-        publish_home(ctx, client, team_id, person.slack_user_id)
-        publish_home(ctx, client, team_id, caller)
+        refresh_home(ctx, client, team_id, person.slack_user_id)
+        refresh_home(ctx, client, team_id, caller)
         replaced = " It replaces the previous commitment for this gap." if result.replaced else ""
         opened = f" <{link}|Open the message>" if link else ""
         try_dm(

@@ -29,5 +29,6 @@ def register(app: App, ctx: AppContext) -> None:
         log.info("unknown view callback=%s", str(view.get("callback_id"))[:60])
 
     @app.command(ANYTHING)
-    def unknown_command(ack: Any, command: dict[str, Any]) -> None:
-        ack(text="I don't know that command. `/coach help` shows what I can do.")
+    def unknown_command(ack: Any, respond: Respond) -> None:
+        ack()
+        reply(respond, "I don't know that command. `/coach help` shows what I can do.")

@@ -17,7 +17,7 @@ from bot import render_manager as rm
 from bot import roster_service
 from bot import summary_service as summaries
 from bot.context import AppContext
-from bot.home import publish_home
+from bot.home import publish_home, refresh_home
 from bot.schedule import local_today, parse_time_of_day, zone_for
 from bot.slack_users import coachable_problem, fetch_user
 from handlers.common import (
@@ -172,7 +172,7 @@ def register(app: App, ctx: AppContext) -> None:
             ctx, client, team_id, caller, kind, minutes, reps, day, str(view_value(view, "note") or "")
         )
         try_dm(client, caller, answer)
-        publish_home(ctx, client, team_id, caller)
+        refresh_home(ctx, client, team_id, caller)
 
     @app.action("home_post_summary")
     def home_post_summary(ack: Any, body: dict[str, Any], client: WebClient) -> None:
@@ -221,4 +221,4 @@ def register(app: App, ctx: AppContext) -> None:
             ws.summary_weekday, (ws.summary_hour, ws.summary_minute) = values["summary_day"], values["summary_time"]
             ws.reminders_enabled = "on" in (view_value(view, "reminders") or [])
             session.add(ws)
-        publish_home(ctx, client, team_id, caller, is_admin=True)
+        refresh_home(ctx, client, team_id, caller)

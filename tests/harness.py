@@ -84,7 +84,12 @@ class Harness:
         if clock is not None:
             self.ctx.clock = clock
         self.executor = TrackingExecutor()
-        self.app = create_app(self.ctx, client=make_web_client(self.settings), listener_executor=self.executor)
+        self.app = create_app(
+            self.ctx,
+            client=make_web_client(self.settings),
+            listener_executor=self.executor,
+            work_executor=self.executor,
+        )
         self.server = create_server(make_wsgi_app(self.app, engine), host="127.0.0.1", port=0, threads=4)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

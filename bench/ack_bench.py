@@ -1,0 +1,273 @@
+"""Acknowledgement latency, start-up time and memory: Coachbot (`coachbot run --http`, waitress, a real
+SQLite database) against a bare Bolt app whose handlers only ack(), on the same server setup, both
+talking to the local Web API fake (in its own process).
+
+    .venv/bin/python bench/ack_bench.py [--requests 300]
+
+Targets (issue 6): p99 ack < 100 ms at concurrency 50 and at most 1.5x the bare app; RSS < 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from slack_sdk.signature import SignatureVerifier  # noqa: E402
+
+from bench.dispatch_bench import serve_fake  # noqa: E402
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-bench-token"
+TEAM = "T0BENCH"
+REPS = 50
+
+
+def seed(database_url: str) -> list[int]:
+    from sqlmodel import Session
+
+    from bot.coaching import CommitmentDraft
+    from bot.coaching_service import prescribe, record_diagnosis
+    from bot.playbook import load_playbook
+    from bot.slack_users import SlackUser
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+    from storage.models import Person
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    playbook = load_playbook()
+    ids = []
+    with Session(engine) as s:
+        for i in range(REPS):
+            user = SlackUser(f"UB{i:06d}", TEAM, f"Rep{i}", "UTC", f"r{i}@x.io", False, False, False)
+            s.add(
+                Person(team_id=TEAM, slack_user_id=user.id, display_name=user.name, tz="UTC", manager_user_id="UBMGR")
+            )
+            s.flush()
+            d = record_diagnosis(
+                s, playbook, TEAM, user, "UBMGR", "coaching_gap", "discovery", None, "bench evidence here", f"d{i}"
+            ).diagnosis
+            c = prescribe(
+                s,
+                TEAM,
+                d,
+                "UBMGR",
+                CommitmentDraft("Discovery calls with no early pitch", 50, 30, "drill", "recordings"),
+                date.today(),
+                False,
+                f"c{i}",
+            )
+            ids.append(c.commitment.id)
+        s.add(Person(team_id=TEAM, slack_user_id="UBMGR", display_name="Manager", tz="UTC", role="manager"))
+        s.commit()
+    engine.dispose()
+    return ids
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_healthy(port: int, path: str, proc: subprocess.Popen, timeout: float = 60) -> float:  # type: ignore[type-arg]
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", path)
+            if conn.getresponse().status in (200, 404):
+                return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("server did not start")
+
+
+def signed(body: bytes) -> dict[str, str]:
+    ts = str(int(time.time()))
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
+    }
+
+
+def body_for(kind: str, i: int, commitment_ids: list[int], response_url: str) -> bytes:
+    rep = f"UB{i % REPS:06d}"
+    if kind == "diagnose":
+        return urlencode(
+            {
+                "team_id": TEAM,
+                "user_id": "UBMGR",
+                "command": "/diagnose",
+                "text": f"<@{rep}>",
+                "response_url": response_url,
+                "trigger_id": f"t{i}",
+                "api_app_id": "A0",
+            }
+        ).encode()
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": rep, "team_id": TEAM},
+        "api_app_id": "A0",
+        "trigger_id": f"t{i}",
+        "response_url": response_url,
+        "container": {"type": "message", "message_ts": "1.0"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "checkin_log",
+                "value": str(commitment_ids[i % REPS]),
+                "block_id": "b",
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def load(
+    port: int, kind: str, concurrency: int, total: int, commitment_ids: list[int], response_url: str
+) -> list[float]:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            body = body_for(kind, i, commitment_ids, response_url)
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("POST", "/slack/events", body=body, headers=signed(body))
+                status = conn.getresponse().status
+                conn.close()
+            except OSError:
+                status = 0
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                errors[0] += status != 200
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors[0]:
+        print(f"  warning: {errors[0]} non-200 answers ({kind}, concurrency {concurrency})", file=sys.stderr)
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300, help="requests per (app, kind, concurrency)")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="coachbot-ack-"))
+    database_url = f"sqlite:///{tmp}/bench.db"
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    fake = multiprocessing.Process(target=serve_fake, args=(REPS + 5, queue), daemon=True)
+    fake.start()
+    api_url = queue.get(timeout=60)
+    response_url = api_url.replace("/api/", "/response/bench")
+    ids = seed(database_url)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api_url,
+        "DATABASE_URL": database_url,
+        "COACHBOT_LOG_LEVEL": "WARNING",
+    }
+    env.pop("COACHBOT_PLAYBOOK", None)
+    results: dict[str, dict[tuple[str, int], list[float]]] = {}
+    memory: dict[str, tuple[float, float]] = {}
+    startup: dict[str, float] = {}
+    for name, cmd, health in (
+        ("coachbot", [sys.executable, "-m", "bot.cli", "run", "--http", "--host", "127.0.0.1", "--port"], "/healthz"),
+        ("bare bolt", [sys.executable, str(ROOT / "bench" / "bare_app.py")], "/healthz"),
+    ):
+        port = _free_port()
+        log_file = (tmp / f"{name.replace(' ', '_')}.log").open("w")
+        proc = subprocess.Popen([*cmd, str(port)], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=log_file)
+        try:
+            startup[name] = wait_healthy(port, health, proc)
+            time.sleep(1.0)
+            idle = rss_mb(proc.pid)
+            results[name] = {}
+            for kind in ("diagnose", "checkin"):
+                for concurrency in (1, 10, 50):
+                    load(port, kind, concurrency, min(50, args.requests), ids, response_url)  # warm-up
+                    results[name][(kind, concurrency)] = load(port, kind, concurrency, args.requests, ids, response_url)
+                    time.sleep(0.5)
+            memory[name] = (idle, rss_mb(proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            log_file.close()
+    fake.terminate()
+    print(f"cores {os.cpu_count()}; {args.requests} requests per row; times are to the HTTP acknowledgement")
+    print(
+        f"{'request':<10} {'conc':>4} | {'coachbot p50':>12} {'p99':>8} | {'bare p50':>9} {'p99':>8} | "
+        f"{'p99 ratio':>9} | target"
+    )
+    for kind in ("diagnose", "checkin"):
+        for concurrency in (1, 10, 50):
+            c, b = results["coachbot"][(kind, concurrency)], results["bare bolt"][(kind, concurrency)]
+            ratio = pct(c, 0.99) / max(pct(b, 0.99), 0.001)
+            target = "p99 < 100 ms, <= 1.5x" if concurrency == 50 else ""
+            print(
+                f"{kind:<10} {concurrency:>4} | {pct(c, 0.5):>9.1f} ms {pct(c, 0.99):>5.1f} ms | "
+                f"{pct(b, 0.5):>6.1f} ms {pct(b, 0.99):>5.1f} ms | {ratio:>8.2f}x | {target}"
+            )
+    for name in ("coachbot", "bare bolt"):
+        idle, loaded = memory[name]
+        print(
+            f"{name:<10} start-up {startup[name]:.2f} s · RSS idle {idle:.0f} MB · after load {loaded:.0f} MB "
+            f"(target < 150 MB)"
+        )
+    every = [x for v in results["coachbot"].values() for x in v]
+    print(f"mean ack over all rows: coachbot {statistics.mean(every) * 1000:.1f} ms")
+    return 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
