@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -428,11 +429,35 @@ def closeout_message(commitment: Any, logged: int) -> Message:
     }
 
 
-def note_modal(
-    commitment_id: int, callback_id: str, title: str, label: str, placeholder: str, submit: str, with_count: bool
-) -> View:
+@dataclass(frozen=True)
+class NoteForm:
+    title: str
+    label: str
+    placeholder: str
+    submit: str
+    with_count: bool
+
+
+# The rep's small forms on a commitment, by the callback id of their submission.
+NOTE_FORMS = {
+    "checkin_note": NoteForm("Log practice", "What happened?", "A line on how it went", "Log it", True),
+    "blocked": NoteForm(
+        "I'm blocked",
+        "What's in the way? Your manager will see this.",
+        "e.g. No first calls booked this week",
+        "Tell my manager",
+        False,
+    ),
+    "reflection": NoteForm(
+        "Reflection", "What did you notice this week?", "What worked, what didn't, what you'd change", "Save", False
+    ),
+}
+
+
+def note_modal(commitment_id: int, callback_id: str) -> View:
+    form = NOTE_FORMS[callback_id]
     blocks: list[dict[str, Any]] = []
-    if with_count:
+    if form.with_count:
         blocks.append(
             _input(
                 "count",
@@ -449,11 +474,11 @@ def note_modal(
     blocks.append(
         _input(
             "note",
-            label,
-            {"type": "plain_text_input", "multiline": True, "max_length": 500, "placeholder": plain(placeholder)},
+            form.label,
+            {"type": "plain_text_input", "multiline": True, "max_length": 500, "placeholder": plain(form.placeholder)},
         )
     )
-    return _modal(callback_id, title, submit, blocks, {"commitment": commitment_id})
+    return _modal(callback_id, form.title, form.submit, blocks, {"commitment": commitment_id})
 
 
 def pick_commitment_message(options: list[tuple[int, str]], count: int, note: str) -> Message:

@@ -104,7 +104,7 @@ def register(app: App, ctx: AppContext) -> None:
             (body.get("container") or {}).get("message_ts"),
         )
 
-    def open_note_modal(body: dict[str, Any], client: WebClient, respond: Respond, view_factory: Any) -> None:
+    def open_note_modal(body: dict[str, Any], client: WebClient, respond: Respond, callback_id: str) -> None:
         commitment_id = int_or_none(body["actions"][0].get("value"))
         if commitment_id is None:
             reply(respond, "That button doesn't point at a commitment I know.")
@@ -116,63 +116,24 @@ def register(app: App, ctx: AppContext) -> None:
             reply(respond, "That commitment isn't yours to log against.")
             return
         try:
-            client.views_open(trigger_id=body["trigger_id"], view=view_factory(commitment_id))
+            client.views_open(trigger_id=body["trigger_id"], view=rc.note_modal(commitment_id, callback_id))
         except SlackApiError as exc:
             reply(respond, FORM_FAILED.format(error=exc.response.get("error")))
 
-    @app.action("checkin_note_open")
-    def checkin_note_open(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        open_note_modal(
-            body,
-            client,
-            respond,
-            lambda cid: rc.note_modal(
-                cid,
-                "checkin_note",
-                "Log practice",
-                "What happened?",
-                "A line on how it went",
-                "Log it",
-                with_count=True,
-            ),
-        )
+    def note_form_opener(callback_id: str) -> Any:
+        def open_form(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+            ack()
+            open_note_modal(body, client, respond, callback_id)
 
-    @app.action("blocked_open")
-    def blocked_open(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        open_note_modal(
-            body,
-            client,
-            respond,
-            lambda cid: rc.note_modal(
-                cid,
-                "blocked",
-                "I'm blocked",
-                "What's in the way? Your manager will see this.",
-                "e.g. No first calls booked this week",
-                "Tell my manager",
-                with_count=False,
-            ),
-        )
+        open_form.__name__ = f"open_{callback_id}"
+        return open_form
 
-    @app.action("reflection_open")
-    def reflection_open(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        open_note_modal(
-            body,
-            client,
-            respond,
-            lambda cid: rc.note_modal(
-                cid,
-                "reflection",
-                "Reflection",
-                "What did you notice this week?",
-                "What worked, what didn't, what you'd change",
-                "Save",
-                with_count=False,
-            ),
-        )
+    for action_id, callback_id in (
+        ("checkin_note_open", "checkin_note"),
+        ("blocked_open", "blocked"),
+        ("reflection_open", "reflection"),
+    ):
+        app.action(action_id)(note_form_opener(callback_id))
 
     @app.view("checkin_note")
     def on_checkin_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:

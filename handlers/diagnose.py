@@ -22,7 +22,7 @@ from bot.coaching import check_commitment, check_evidence
 from bot.context import AppContext
 from bot.home import refresh_home
 from bot.playbook import CAUSES
-from bot.slack_users import coachable_problem, fetch_user
+from bot.slack_users import SlackUser, coachable_problem, fetch_user
 from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT
 from handlers.common import (
     Respond,
@@ -45,6 +45,23 @@ FIRST_TOKEN_RE = re.compile(r"\s*(<[^>]*>|\S+)\s*(.*)", re.S)
 NOTE_MAX = 1000
 NOT_YOUR_REP = "Only a rep's manager or a Coachbot admin can diagnose or prescribe for them."
 FORM_FAILED = "I couldn't open the form ({error}). Slack only allows a few seconds for that, so please try again."
+
+
+def rep_for_submission(
+    ctx: AppContext, client: WebClient, team_id: str, caller: str, rep_id: str, failed: str
+) -> SlackUser | None:
+    """Re-check after a form was submitted (things change while it is open): the rep is still
+    coachable and the caller may coach them. Tells the caller why not and returns None."""
+    rep = fetch_user(client, rep_id)
+    if problem := coachable_problem(rep, team_id, f"<@{rep_id}>"):
+        try_dm(client, caller, f"{failed}: {problem}")
+        return None
+    with ctx.session() as session:
+        person = queries.get_person(session, team_id, rep_id)
+    if not may_coach(ctx, client, caller, person):
+        try_dm(client, caller, NOT_YOUR_REP)
+        return None
+    return rep
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -97,16 +114,10 @@ def register(app: App, ctx: AppContext) -> None:
             return
         ack()
         team_id, caller = body_team(body), body["user"]["id"]
-        rep = fetch_user(client, rep_id)
-        if problem := coachable_problem(rep, team_id, f"<@{rep_id}>"):
-            try_dm(client, caller, f"I didn't record the diagnosis: {problem}")
+        rep = rep_for_submission(ctx, client, team_id, caller, rep_id, "I didn't record the diagnosis")
+        if rep is None:
             return
-        assert rep is not None
         with session_scope(ctx.engine) as session:
-            person = queries.get_person(session, team_id, rep.id)
-            if not may_coach(ctx, client, caller, person):
-                try_dm(client, caller, NOT_YOUR_REP)
-                return
             result = svc.record_diagnosis(
                 session,
                 ctx.playbook,
@@ -301,15 +312,10 @@ def register(app: App, ctx: AppContext) -> None:
             return
         ack()
         team_id, caller = body_team(body), body["user"]["id"]
-        rep = fetch_user(client, rep_id)
-        if problem := coachable_problem(rep, team_id, f"<@{rep_id}>"):
-            try_dm(client, caller, f"I didn't save the profile: {problem}")
+        rep = rep_for_submission(ctx, client, team_id, caller, rep_id, "I didn't save the profile")
+        if rep is None:
             return
-        assert rep is not None
         with session_scope(ctx.engine) as session:
-            if not may_coach(ctx, client, caller, queries.get_person(session, team_id, rep_id)):
-                try_dm(client, caller, NOT_YOUR_REP)
-                return
             profile = svc.add_profile(
                 session, team_id, rep, archetype, (scores[0], scores[1], scores[2]), killers, gaps, ctx.clock().date()
             )

@@ -120,6 +120,7 @@ def test_modals_within_limits_with_oversized_content(any_playbook):  # type: ign
         ),
         rc.pause_modal("U1", date(2026, 1, 1)),
         rc.profile_modal("U1", pb),
+        *(rc.note_modal(1, callback) for callback in rc.NOTE_FORMS),
     ):
         assert check_view(view) == [], view["callback_id"]
     commitment = SimpleNamespace(
