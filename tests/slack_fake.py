@@ -59,6 +59,7 @@ class SlackFake:
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # channel -> posted messages
     delays: dict[str, float] = field(default_factory=dict)  # method -> seconds to stall after recording
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversations the bot can see
+    socket_url: str = ""  # what apps.connections.open hands out (tests/socket_fake.py)
 
     # --- directory -------------------------------------------------------------------------------
     def add_user(
@@ -220,6 +221,8 @@ class SlackFake:
                         {"type": "message", "ts": ts, "text": a.get("text"), "metadata": metadata}
                     )
             return {"ok": True, "channel": a.get("channel"), "ts": ts}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "not_set"}
         if method == "conversations.info":
             channel = self.channels.get(str(a.get("channel")))
             return {"ok": True, "channel": channel} if channel else {"ok": False, "error": "channel_not_found"}

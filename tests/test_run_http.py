@@ -126,3 +126,77 @@ def test_run_with_revoked_token_fails_clearly(slack, database_url, tmp_path):  #
     assert proc.returncode == 1
     assert "coachbot: could not start" in proc.stderr and "Traceback" not in proc.stderr
     assert BOT_TOKEN not in proc.stderr
+
+
+def test_run_socket_mode_handles_commands_and_events(slack, database_url, tmp_path, import_csv):  # type: ignore[no-untyped-def]
+    """`coachbot run` (Socket Mode, the default) against a local Socket Mode endpoint."""
+    from tests.conftest import MANAGER, STANDARD_ROWS
+    from tests.socket_fake import SocketModeFake
+
+    import_csv(*STANDARD_ROWS)
+    socket_mode = SocketModeFake()
+    slack.fake.socket_url = socket_mode.url
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": "xapp-1-test-app-token",
+        "SLACK_API_URL": slack.api_url,
+        "DATABASE_URL": database_url,
+    }
+    env.pop("SLACK_SIGNING_SECRET", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert socket_mode.connected.wait(20), "the bot never opened the Socket Mode connection"
+        socket_mode.send(
+            {
+                "envelope_id": "env-command-1",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    "team_id": "T0TEAM",
+                    "user_id": MANAGER,
+                    "command": "/coach",
+                    "text": "team",
+                    "response_url": slack.response_url("socket"),
+                    "trigger_id": "t-socket",
+                    "channel_id": "C0PUBLIC",
+                    "api_app_id": "A0APP",
+                },
+            }
+        )
+        assert socket_mode.wait_ack("env-command-1")["envelope_id"] == "env-command-1"
+        slack.fake.wait_for("response_url")
+        assert f"<@{REP}>" in slack.fake.responses()[-1].text_dump()
+        socket_mode.send(
+            {
+                "envelope_id": "env-event-1",
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "payload": {
+                    "type": "event_callback",
+                    "team_id": "T0TEAM",
+                    "api_app_id": "A0APP",
+                    "event_id": "EvS1",
+                    "event": {"type": "app_home_opened", "user": MANAGER, "tab": "home"},
+                },
+            }
+        )
+        socket_mode.wait_ack("env-event-1")
+        publish = slack.fake.wait_for("views.publish")[-1]
+        assert publish.args["user_id"] == MANAGER and "Your team" in publish.text_dump()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+        socket_mode.close()
+    assert "xapp-1-test-app-token" not in out and BOT_TOKEN not in out
