@@ -180,6 +180,7 @@ def brief_message(rep_id: str, brief: Brief, diagnosis_id: int, evidence: str, h
         buttons.append(button("Pause practice nudges", "pause_open", rep_id))
     if not has_profile:
         buttons.append(button("Add a wiring profile", "profile_open", rep_id))
+    buttons.append(button("Log a coaching session", "brief_log_session", rep_id))
     if buttons:
         blocks.append(actions(*buttons))
     blocks.append(context(PRIVACY_NOTE.replace("Only you can see this. ", "Sent only to you. ")))

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
+from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.app import create_app
@@ -98,7 +99,13 @@ class Harness:
 
     def close(self) -> None:
         self.executor.drain()
-        self.server.close()
+
+        def stop_inside_the_loop() -> None:  # closing from this thread would race the loop's select()
+            wasyncore.close_all(self.server._map)
+
+        self.server.trigger.pull_trigger(stop_inside_the_loop)
+        self.thread.join(timeout=5)
+        self.server.task_dispatcher.shutdown()
         self.executor.shutdown(wait=True)
 
     # --- raw HTTP -------------------------------------------------------------------------------

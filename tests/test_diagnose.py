@@ -435,3 +435,37 @@ def test_check_in_button_records_a_row_and_updates_progress(h, engine):  # type:
     assert len(_rows(engine, CheckIn)) == 1
     with Session(engine) as s:
         assert s.exec(select(Person).where(Person.slack_user_id == REP)).one().id == c.person_id
+
+
+def test_brief_logs_a_coaching_session_for_the_rep(h, engine):  # type: ignore[no-untyped-def]
+    from storage.models import CoachingSession, SessionAttendee
+
+    diagnose(h)
+    brief = _dms_to(h.fake, MANAGER)[-1]
+    button = next(
+        e
+        for b in brief.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "brief_log_session"
+    )
+    h.action(MANAGER, "brief_log_session", button["value"])
+    view = opened_view(h.fake)
+    assert view["callback_id"] == "log_session" and f'"initial_users": ["{REP}"]' in json.dumps(view)
+    h.submit(
+        MANAGER,
+        view,
+        {
+            "kind": sel("role_play"),
+            "minutes": num("25"),
+            "reps": {"type": "multi_users_select", "selected_users": [REP]},
+            "day": day("2026-11-12"),
+            "note": txt(""),
+        },
+    )
+    (session,) = _rows(engine, CoachingSession)
+    (attendee,) = _rows(engine, SessionAttendee)
+    assert (session.kind, session.minutes, session.occurred_on) == ("role_play", 25, date(2026, 11, 12))
+    with Session(engine) as s:
+        assert s.get(Person, attendee.person_id).slack_user_id == REP
+    assert "Logged a 25-minute role-play" in _dms_to(h.fake, MANAGER)[-1].text_dump()
