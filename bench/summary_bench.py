@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,79 +27,15 @@ from bot.team_data import load_team  # noqa: E402
 from bot.team_summary import build_summary, summary_messages  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import (  # noqa: E402
-    CheckIn,
-    CoachingSession,
-    Commitment,
-    Person,
-    SessionAttendee,
-    WiringProfile,
-)
+from tests.seed import bulk_team  # noqa: E402
 
 TEAM = "T0BENCH"
 TODAY = date(2026, 11, 13)
 
 
 def seed(engine, managers: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
-    with Session(engine) as s:
-        for manager, size in managers.items():
-            people = [
-                Person(
-                    team_id=TEAM,
-                    slack_user_id=f"{manager}R{i:05d}",
-                    display_name=f"Rep {i}",
-                    tz="UTC",
-                    manager_user_id=manager,
-                    start_date=date(2026, 9, 1),
-                )
-                for i in range(size)
-            ]
-            s.add_all(people)
-            s.flush()
-            s.add_all(
-                [
-                    WiringProfile(
-                        team_id=TEAM,
-                        person_id=p.id,
-                        version=1,
-                        archetype="engine",
-                        coachability=60,
-                        drive=70,
-                        resilience=50,
-                        deal_killers=[],
-                        gaps=["closing", "time_pressure"],
-                    )
-                    for p in people
-                ]
-            )
-            for p in people:
-                for k, status in enumerate(("missed", "met", "active")):
-                    s.add(
-                        Commitment(
-                            team_id=TEAM,
-                            person_id=p.id,
-                            manager_user_id=manager,
-                            gap="closing",
-                            behavior="End every meeting with a dated next step",
-                            target_count=3,
-                            practice_format="drill",
-                            evidence="CRM",
-                            status=status,
-                            starts_on=date(2026, 10, 29) + timedelta(days=7 * k),
-                            ends_on=date(2026, 11, 4) + timedelta(days=7 * k),
-                            submission_key=f"{manager}-{p.id}-{k}",
-                            closed_at=None if status == "active" else datetime(2026, 11, 5 + 7 * k, 9, tzinfo=UTC),
-                        )
-                    )
-            s.flush()
-            cs = CoachingSession(team_id=TEAM, manager_user_id=manager, kind="group", minutes=30, occurred_on=TODAY)
-            s.add(cs)
-            s.flush()
-            s.add_all([SessionAttendee(team_id=TEAM, session_id=cs.id, person_id=p.id) for p in people])
-        s.flush()
-        for c in s.exec(__import__("sqlmodel").select(Commitment)):
-            s.add(CheckIn(team_id=TEAM, commitment_id=c.id, count=1, created_at=datetime(2026, 11, 12, tzinfo=UTC)))
-        s.commit()
+    for manager, size in managers.items():
+        bulk_team(engine, TEAM, manager, size, f"{manager}R", statuses=("missed", "met", "active"))
 
 
 def measure(engine, playbook, managers: list[str]) -> tuple[float, int, int, int]:  # type: ignore[no-untyped-def]

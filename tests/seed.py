@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot import coaching_service as svc
 from bot.coaching import CommitmentDraft
@@ -69,3 +69,84 @@ def commitment(  # type: ignore[no-untyped-def]
         )
         assert made.commitment is not None and made.commitment.id is not None
         return made.commitment.id
+
+
+def bulk_team(  # type: ignore[no-untyped-def]
+    engine,
+    team_id: str,
+    manager: str,
+    n: int,
+    prefix: str,
+    statuses: tuple[str, ...] = ("missed", "missed", "active"),
+) -> None:
+    """n reps with profiles, weekly commitments (closed, then active), check-ins and a group session,
+    written as rows directly: fast enough for 1,000 reps (tests and bench/summary_bench.py)."""
+    from sqlmodel import Session, select
+
+    from storage.models import CheckIn, CoachingSession, Commitment, Person, SessionAttendee, WiringProfile
+
+    first = date(2026, 10, 29)
+    with Session(engine) as s:
+        people = [
+            Person(
+                team_id=team_id,
+                slack_user_id=f"{prefix}{i:04d}",
+                display_name=f"Rep {i}",
+                tz="UTC",
+                manager_user_id=manager,
+                start_date=date(2026, 10, 1),
+            )
+            for i in range(n)
+        ]
+        s.add_all(people)
+        s.flush()
+        s.add_all(
+            [
+                WiringProfile(
+                    team_id=team_id,
+                    person_id=p.id,
+                    version=1,
+                    archetype="engine",
+                    coachability=50,
+                    drive=50,
+                    resilience=50,
+                    deal_killers=["commission_breath"] if i % 7 == 0 else [],
+                    gaps=["closing", "time_pressure"],
+                )
+                for i, p in enumerate(people)
+            ]
+        )
+        for p in people:
+            for k, status in enumerate(statuses):
+                s.add(
+                    Commitment(
+                        team_id=team_id,
+                        person_id=p.id,
+                        manager_user_id=manager,
+                        gap="closing",
+                        behavior="End every meeting with a dated next step",
+                        target_count=3,
+                        practice_format="drill",
+                        evidence="CRM",
+                        status=status,
+                        starts_on=first + timedelta(days=7 * k),
+                        ends_on=first + timedelta(days=7 * k + 6),
+                        submission_key=f"{manager}-{p.id}-{k}",
+                        created_at=datetime.combine(first + timedelta(days=7 * k), time(9), tzinfo=UTC),
+                        closed_at=None
+                        if status == "active"
+                        else datetime.combine(first + timedelta(days=7 * k + 7), time(9), tzinfo=UTC),
+                    )
+                )
+        s.flush()
+        for c in s.exec(select(Commitment).where(Commitment.manager_user_id == manager)):
+            s.add(
+                CheckIn(team_id=team_id, commitment_id=c.id, count=1, created_at=datetime(2026, 11, 12, 9, tzinfo=UTC))
+            )
+        group = CoachingSession(
+            team_id=team_id, manager_user_id=manager, kind="group", minutes=30, occurred_on=date(2026, 11, 12)
+        )
+        s.add(group)
+        s.flush()
+        s.add_all([SessionAttendee(team_id=team_id, session_id=group.id, person_id=p.id) for p in people])
+        s.commit()

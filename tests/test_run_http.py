@@ -17,6 +17,17 @@ from tests.conftest import REP
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
 
 
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, then SIGKILL if it lingers; returns everything the process printed."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -95,12 +106,7 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engi
             assert time.monotonic() < deadline, "the start-up dispatch pass did not run"
             time.sleep(0.1)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        out = _stop(proc)
     assert "serving HTTP on 127.0.0.1" in out
     assert "kind=command name=/coach help outcome=200" in out
     assert BOT_TOKEN not in out and SIGNING_SECRET not in out
@@ -192,11 +198,6 @@ def test_run_socket_mode_handles_commands_and_events(slack, database_url, tmp_pa
         publish = slack.fake.wait_for("views.publish")[-1]
         assert publish.args["user_id"] == MANAGER and "Your team" in publish.text_dump()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
+        out = _stop(proc)
         socket_mode.close()
     assert "xapp-1-test-app-token" not in out and BOT_TOKEN not in out

@@ -15,7 +15,7 @@ from bot.block_limits import check_message
 from bot.team_data import load_team
 from bot.team_summary import build_summary, summary_messages
 from storage.db import session_scope
-from storage.models import CheckIn, CoachingSession, Commitment, Diagnosis, Person, ScheduledMessage, SessionAttendee
+from storage.models import CheckIn, CoachingSession, Commitment, Diagnosis, ScheduledMessage, SessionAttendee
 from tests import seed
 from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, REP2, STRANGER
 from tests.harness import opened_view, sel, txt
@@ -192,71 +192,7 @@ def test_large_teams_stay_within_block_kit_limits(cli, slack, engine, playbook, 
 
 
 def _bulk_team(engine, n: int, manager: str, prefix: str = "UBIG") -> None:  # type: ignore[no-untyped-def]
-    """n reps with profiles, closed and active commitments, check-ins and sessions (direct rows)."""
-    from storage.models import WiringProfile
-
-    with Session(engine) as s:
-        people = [
-            Person(
-                team_id="T0TEAM",
-                slack_user_id=f"{prefix}{i:04d}",
-                display_name=f"Big {i}",
-                tz="UTC",
-                manager_user_id=manager,
-                start_date=date(2026, 10, 1),
-            )
-            for i in range(n)
-        ]
-        s.add_all(people)
-        s.flush()
-        s.add_all(
-            [
-                WiringProfile(
-                    team_id="T0TEAM",
-                    person_id=p.id,
-                    version=1,
-                    archetype="engine",
-                    coachability=50,
-                    drive=50,
-                    resilience=50,
-                    deal_killers=["commission_breath"] if i % 7 == 0 else [],
-                    gaps=["closing", "time_pressure"],
-                )
-                for i, p in enumerate(people)
-            ]
-        )
-        for p in people:
-            for k, status in enumerate(("missed", "missed", "active")):
-                s.add(
-                    Commitment(
-                        team_id="T0TEAM",
-                        person_id=p.id,
-                        manager_user_id=manager,
-                        gap="closing",
-                        behavior="End every meeting with a dated next step",
-                        target_count=3,
-                        practice_format="drill",
-                        evidence="CRM",
-                        status=status,
-                        starts_on=date(2026, 10, 29) + timedelta(days=7 * k),
-                        ends_on=date(2026, 11, 4) + timedelta(days=7 * k),
-                        submission_key=f"b{p.id}-{k}",
-                        created_at=datetime(2026, 10, 29, 9, tzinfo=UTC) + timedelta(days=7 * k),
-                        closed_at=None if status == "active" else datetime(2026, 11, 5 + 7 * k, 9, tzinfo=UTC),
-                    )
-                )
-        s.flush()
-        for c in s.exec(select(Commitment).where(Commitment.manager_user_id == manager)):
-            s.add(
-                CheckIn(team_id="T0TEAM", commitment_id=c.id, count=1, created_at=datetime(2026, 11, 12, 9, tzinfo=UTC))
-            )
-        cs = CoachingSession(
-            team_id="T0TEAM", manager_user_id=manager, kind="group", minutes=30, occurred_on=date(2026, 11, 12)
-        )
-        s.add(cs)
-        s.flush()
-        s.add_all([SessionAttendee(team_id="T0TEAM", session_id=cs.id, person_id=p.id) for p in people])
-        s.commit()
+    seed.bulk_team(engine, "T0TEAM", manager, n, prefix)
 
 
 def test_summary_statement_count_does_not_grow_with_team_size(engine, playbook):  # type: ignore[no-untyped-def]
