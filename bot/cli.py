@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from bot.playbook import Playbook, PlaybookError, load_playbook
@@ -215,6 +216,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _safe_url() -> str:
+    """DATABASE_URL with any password hidden, for error lines."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(load_settings().database_url).render_as_string(hide_password=True)
+    except Exception:
+        return "DATABASE_URL"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -223,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail([f"configuration error: {p}" for p in exc.problems])
     except PlaybookError as exc:
         return _fail([f"playbook {exc.source}: {p}" for p in exc.problems])
+    except DBAPIError as exc:
+        return _fail([f"cannot use the database at {_safe_url()}: {str(exc.orig).strip().splitlines()[0][:200]}"], 1)
     except KeyboardInterrupt:
         return 130
 

@@ -157,3 +157,14 @@ def test_broken_playbook_stops_cli_with_exit_2(tmp_path, monkeypatch, capsys):  
     assert main(["run", "--http"]) == 2
     err = capsys.readouterr().err
     assert f"coachbot: playbook {path}: is not valid YAML (line" in err and "Traceback" not in err
+
+
+def test_unreachable_database_is_one_clear_line_without_the_password(monkeypatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    from tests.processes import free_port
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://coach:s3cret-pw@127.0.0.1:{free_port()}/coachbot")
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("coachbot: cannot use the database at postgresql://coach:***@")
+    assert "s3cret-pw" not in err[0] and "Traceback" not in err[0]
