@@ -15,6 +15,7 @@ from bot.context import AppContext
 from bot.request_info import describe_request
 from bot.slack_client import make_web_client
 from storage import queries
+from storage.db import session_scope
 
 log = logging.getLogger("coachbot.requests")
 # Bolt runs each listener, ack() included, on its pool. Listener bodies run on the work pool
@@ -65,6 +66,21 @@ def create_app(
         event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
         if event_id and not queries.claim_delivery(ctx.session, req.context.team_id or "-", f"event:{event_id}"):
             return BoltResponse(status=200, body="", headers={"x-coachbot-duplicate": "1"})
+        return next()
+
+    @app.middleware
+    def reactivate_after_reinstall(req: BoltRequest, resp: BoltResponse, next):  # type: ignore[no-untyped-def]
+        # A signed command, click or form from a team means the app is installed there (again, after an
+        # uninstall): scheduled messages resume. Events are left out; Slack may retry one after an uninstall.
+        team_id = req.context.team_id
+        body = req.body if isinstance(req.body, dict) else {}
+        if team_id and team_id not in ctx.known_active_teams and body.get("type") != "event_callback":
+            with session_scope(ctx.engine) as session:
+                workspace = queries.get_workspace(session, team_id)
+                if workspace is not None and not workspace.active:
+                    queries.ensure_workspace(session, team_id)
+                    log.warning("workspace team=%s active again: a request arrived after an uninstall", team_id)
+            ctx.known_active_teams.add(team_id)
         return next()
 
     @app.error

@@ -25,6 +25,7 @@ class AppContext:
     playbook: Playbook
     clock: Callable[[], datetime] = field(default=system_clock)
     home_refresher: Any = None  # set by the app factory (bot.home.HomeRefresher)
+    known_active_teams: set[str] = field(default_factory=set)  # checked once per process (bot.app)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

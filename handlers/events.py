@@ -19,6 +19,7 @@ def register(app: App, ctx: AppContext) -> None:
         team_id = body.get("team_id", "")
         with session_scope(ctx.engine) as session:
             changed = queries.deactivate_workspace(session, team_id)
+        ctx.known_active_teams.discard(team_id)
         log.warning("workspace team=%s marked inactive (%s)%s", team_id, reason, "" if changed else ", already")
 
     @app.event("app_uninstalled")

@@ -356,11 +356,20 @@ def test_dispatch_rejects_a_bad_now(cli):  # type: ignore[no-untyped-def]
     assert code == 2 and "is not an ISO-8601 time" in err
 
 
-def test_uninstalled_workspace_gets_nothing(harness, cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_uninstalled_workspace_gets_nothing_until_it_is_used_again(harness, cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
+    harness.command(REP, "help")  # the workspace is known active in this process
     harness.event({"type": "app_uninstalled"}, event_id="EvGone")
     dispatch(cli, "2026-11-16T15:00:00+00:00")
     assert sent_keys(slack.fake) == [] and _rows(engine) == []
+    harness.event({"type": "app_home_opened", "user": REP, "tab": "home"}, event_id="EvLate")  # a late retry
+    with Session(engine) as s:
+        assert queries.get_workspace(s, "T0TEAM").active is False
+    harness.command(REP, "help")  # reinstalled: a real command arrives
+    with Session(engine) as s:
+        assert queries.get_workspace(s, "T0TEAM").active is True
+    dispatch(cli, "2026-11-16T15:05:00+00:00")
+    assert sent_keys(slack.fake) == [f"T0TEAM:{REP}:nudge:2026-11-16"]
 
 
 def test_nudge_buttons_work(harness, cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
