@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
+from bot.slack_users import SlackUser
 from storage import queries
 from storage.db import session_scope
 
@@ -26,6 +27,17 @@ def register(app: App, ctx: AppContext) -> None:
     def on_uninstalled(ack: Any, body: dict[str, Any]) -> None:
         ack()
         deactivate(body, "app uninstalled")
+
+    @app.event("user_change")
+    def on_user_change(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Reminders follow each rep's own time zone: keep it (and deactivations) current.
+        user = SlackUser.from_api(event.get("user") or {"id": ""})
+        if not user.id:
+            return
+        with session_scope(ctx.engine) as session:
+            queries.update_person_from_slack(
+                session, body.get("team_id", ""), user.id, user.tz, user.name, user.deleted
+            )
 
     @app.event("tokens_revoked")
     def on_tokens_revoked(ack: Any, body: dict[str, Any]) -> None:

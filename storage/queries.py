@@ -111,5 +111,22 @@ def claim_delivery(engine_session_factory, team_id: str, key: str) -> bool:  # t
     return True
 
 
+def update_person_from_slack(session: Session, team_id: str, user_id: str, tz: str, name: str, deleted: bool) -> bool:
+    """Keep a person's time zone, name and active flag in step with Slack. False when not on the roster."""
+    person = get_person(session, team_id, user_id)
+    if person is None:
+        return False
+    changes = {"tz": tz[:64], "active": not deleted}
+    if name:
+        changes["display_name"] = name[:200]
+    if all(getattr(person, key) == value for key, value in changes.items()):
+        return True
+    for key, value in changes.items():
+        setattr(person, key, value)
+    person.updated_at = datetime.now(UTC)
+    session.add(person)
+    return True
+
+
 def count_rows(session: Session, model: type) -> int:
     return int(session.exec(select(func.count()).select_from(model)).one())

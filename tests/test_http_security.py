@@ -148,3 +148,23 @@ def test_one_log_line_per_request_without_secrets_or_scores(harness, import_csv)
     assert BOT_TOKEN not in text and SIGNING_SECRET not in text and "xoxb-another" not in text
     assert "[redacted]" in text
     assert "coachability" not in text.lower() and "Riley" not in text and "Traceback" not in text
+
+
+def test_user_change_keeps_time_zone_and_deactivation_current(harness, engine, import_csv):  # type: ignore[no-untyped-def]
+    import_csv(*STANDARD_ROWS)
+    user = {**harness.fake.users[REP], "tz": "Asia/Tokyo"}
+    harness.event({"type": "user_change", "user": user}, event_id="EvTz")
+    with Session(engine) as s:
+        person = queries.get_person(s, "T0TEAM", REP)
+        assert (person.tz, person.active) == ("Asia/Tokyo", True)
+    harness.event({"type": "user_change", "user": {**user, "deleted": True}}, event_id="EvGone2")
+    with Session(engine) as s:
+        assert queries.get_person(s, "T0TEAM", REP).active is False
+    harness.event(
+        {"type": "user_change", "user": {**harness.fake.users[STRANGER_ID], "tz": "UTC"}}, event_id="EvStranger"
+    )
+    with Session(engine) as s:
+        assert queries.get_person(s, "T0TEAM", STRANGER_ID) is None  # not on the roster: nothing created
+
+
+STRANGER_ID = "USTRANGER"
