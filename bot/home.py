@@ -150,6 +150,7 @@ def render_home(data: HomeData) -> dict[str, Any]:
                 button("Diagnose a rep", "home_diagnose", style="primary"),
                 button("Log a coaching session", "home_log_session"),
                 button("Post the summary now", "home_post_summary"),
+                button("Summary channel", "home_summary_channel"),
             )
         )
     if data.workspace is not None:

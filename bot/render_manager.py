@@ -60,6 +60,29 @@ def log_session_modal(today: date, rep_id: str | None = None) -> dict[str, Any]:
     )
 
 
+def summary_channel_modal(current: str | None) -> dict[str, Any]:
+    picker: dict[str, Any] = {
+        "type": "conversations_select",
+        "placeholder": plain("A private channel"),
+        "filter": {"include": ["private"], "exclude_bot_users": True},
+    }
+    if current:
+        picker["initial_conversation"] = current
+    return _modal(
+        "summary_channel",
+        "Summary channel",
+        "Save",
+        [
+            section(
+                "Your weekly summary carries wiring data, so it goes to a private channel with me in it, or "
+                "to your DMs when none is set. Invite me first with `/invite @Coachbot`."
+            ),
+            _input("channel", "Channel", picker, optional=True, hint="Leave empty to get the summary by DM."),
+        ],
+        {},
+    )
+
+
 def settings_modal(ws: Workspace) -> dict[str, Any]:
     days = [_option(d.capitalize(), str(i)) for i, d in enumerate(WEEKDAYS)]
 

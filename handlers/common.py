@@ -81,6 +81,8 @@ def view_value(view: dict[str, Any], block_id: str) -> Any:
         return element.get("selected_time")
     if kind == "users_select":
         return element.get("selected_user")
+    if kind == "conversations_select":
+        return element.get("selected_conversation")
     if kind == "multi_users_select":
         return list(element.get("selected_users") or [])
     return element.get("value")

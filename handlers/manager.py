@@ -181,6 +181,34 @@ def register(app: App, ctx: AppContext) -> None:
         if "Sent your summary to you by DM" not in answer:
             try_dm(client, body["user"]["id"], answer)
 
+    @app.action("home_summary_channel")
+    def home_summary_channel(ack: Any, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        team_id, caller = body_team(body), body["user"]["id"]
+        with ctx.session() as session:
+            current = summaries.summary_channel(session, team_id, caller)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=rm.summary_channel_modal(current))
+        except SlackApiError as exc:
+            try_dm(client, caller, FORM_FAILED.format(error=exc.response.get("error")))
+
+    @app.view("summary_channel")
+    def on_summary_channel(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        team_id, caller = body_team(body), body["user"]["id"]
+        channel = view_value(view, "channel")
+        if channel and (problem := summaries.channel_privacy_problem(client, str(channel))):
+            ack(response_action="errors", errors={"channel": problem})
+            return
+        ack()
+        with session_scope(ctx.engine) as session:
+            summaries.set_summary_channel(session, team_id, caller, str(channel) if channel else None)
+        try_dm(
+            client,
+            caller,
+            f"Your weekly summary will go to <#{channel}>." if channel else "Your weekly summary will come by DM.",
+        )
+        refresh_home(ctx, client, team_id, caller)
+
     @app.action("home_settings")
     def home_settings(ack: Any, body: dict[str, Any], client: WebClient) -> None:
         ack()

@@ -397,3 +397,28 @@ def test_export_round_trip(harness, cli, engine, playbook, team, tmp_path):  # t
     assert 0 < len(recent) < len(rows)
     code, _, err = cli("export", "--team", "T0TEAM", "--since", "yesterday", str(tmp_path / "x.csv"))
     assert code == 2 and "is not a date" in err
+
+
+def test_manager_sets_the_summary_channel_from_home(harness, slack, engine, team):  # type: ignore[no-untyped-def]
+    slack.fake.add_channel("CPUBLIC2", "general", private=False)
+    slack.fake.add_channel("GCOACH02", "coaching")
+    harness.action(MANAGER, "home_summary_channel")
+    view = opened_view(slack.fake)
+    assert view["callback_id"] == "summary_channel"
+
+    def pick(channel: str | None):  # type: ignore[no-untyped-def]
+        return harness.submit(
+            MANAGER, view, {"channel": {"type": "conversations_select", "selected_conversation": channel}}
+        )
+
+    refused = json.loads(pick("CPUBLIC2").body)
+    assert "That channel is public" in refused["errors"]["channel"]
+    assert pick("GCOACH02").body == ""
+    from bot.summary_service import summary_channel
+
+    with Session(engine) as s:
+        assert summary_channel(s, "T0TEAM", MANAGER) == "GCOACH02"
+    assert "will go to <#GCOACH02>" in slack.fake.calls_to("chat.postMessage")[-1].text_dump()
+    pick(None)
+    with Session(engine) as s:
+        assert summary_channel(s, "T0TEAM", MANAGER) is None
