@@ -43,7 +43,7 @@ class TrackingExecutor(ThreadPoolExecutor):
             self._futures.append(fut)
         return fut
 
-    def drain(self, timeout: float = 10.0) -> None:
+    def drain(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
