@@ -316,19 +316,4 @@ def add_profile(
 ) -> WiringProfile:
     person = queries.get_person(session, team_id, rep.id) or ensure_person(session, team_id, rep)
     assert person.id is not None
-    latest = queries.latest_profile(session, team_id, person.id)
-    profile = WiringProfile(
-        team_id=team_id,
-        person_id=person.id,
-        version=(latest.version + 1) if latest else 1,
-        archetype=archetype,
-        coachability=scores[0],
-        drive=scores[1],
-        resilience=scores[2],
-        deal_killers=sorted(set(deal_killers)),
-        gaps=sorted(set(gaps)),
-        assessed_on=today,
-    )
-    session.add(profile)
-    session.flush()
-    return profile
+    return queries.add_profile_version(session, team_id, person.id, archetype, scores, deal_killers, gaps, today)

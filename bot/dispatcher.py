@@ -16,7 +16,7 @@ import socket
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
@@ -636,7 +636,3 @@ class _BatchData:
             logged,
             archetypes,
         )
-
-
-def local_date_for(person_tz: str | None, default_tz: str, now: datetime) -> date:
-    return local_today(now, zone_for(person_tz, default_tz))

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from bot.playbook import Playbook
 from bot.slack_users import SlackUser, coachable_problem
 from storage import queries
-from storage.models import Person, Seat, WiringProfile
+from storage.models import Person, Seat
 
 COLUMNS = (
     "rep",
@@ -356,19 +356,15 @@ def apply_rows(session: Session, team_id: str, rows: list[RowData]) -> ImportSum
             sorted(latest.gaps),
             latest.assessed_on,
         ):
-            session.add(
-                WiringProfile(
-                    team_id=team_id,
-                    person_id=person.id,
-                    version=(latest.version + 1) if latest else 1,
-                    archetype=row.archetype,
-                    coachability=row.coachability,
-                    drive=row.drive,
-                    resilience=row.resilience,
-                    deal_killers=row.deal_killers,
-                    gaps=row.gaps,
-                    assessed_on=row.assessed_on,
-                )
+            queries.add_profile_version(
+                session,
+                team_id,
+                person.id,
+                row.archetype,
+                (row.coachability, row.drive, row.resilience),
+                row.deal_killers,
+                row.gaps,
+                row.assessed_on,
             )
             summary.profiles_added += 1
             changed = True

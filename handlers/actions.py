@@ -6,12 +6,11 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import render, roster_service
 from bot.context import AppContext
 from bot.slack_users import fetch_user
-from handlers.common import Respond, body_team, int_or_none, reply
+from handlers.common import Respond, body_team, int_or_none, reply, try_dm
 from storage import queries
 from storage.db import session_scope
 
@@ -36,13 +35,9 @@ def register(app: App, ctx: AppContext) -> None:
             reply(respond, decision.message)
             return
         respond(replace_original=True, **render.text_message(decision.message))
-        if decision.manager_user_id:
+        if decision.manager_user_id:  # best effort: the decision stands; the manager sees it in /coach team
             verb = "accepted" if accept else "declined"
-            try:
-                dm = client.conversations_open(users=decision.manager_user_id)["channel"]["id"]
-                client.chat_postMessage(channel=dm, **render.text_message(f"<@{rep_id}> {verb} your coaching request."))
-            except SlackApiError:
-                pass  # the decision stands; the manager sees it in /coach team
+            try_dm(client, decision.manager_user_id, f"<@{rep_id}> {verb} your coaching request.")
 
     @app.action("manager_request_accept")
     def accept(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

@@ -17,7 +17,7 @@ from bot.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
 from bot.summary_service import SESSION_KINDS
 from bot.text import MAX_COMMAND_TEXT, escape_mrkdwn, parse_user_mention, truncate
 from handlers.checkins import apply_pause, pause_problem
-from handlers.common import Respond, caller_is_admin, reply, resolve_mention
+from handlers.common import Respond, caller_is_admin, reply, resolve_mention, send_dm, try_dm
 from handlers.manager import log_coaching, manager_today, post_summary_now, set_channel
 from storage import queries
 from storage.db import session_scope
@@ -122,10 +122,7 @@ def request_rep(
             reply(respond, f"You already asked <@{rep.id}>; they haven't answered yet.")
             return
         try:
-            dm = client.conversations_open(users=rep.id)["channel"]["id"]
-            client.chat_postMessage(
-                channel=dm, **render.manager_request_dm(outcome.request_id, caller, outcome.current_manager)
-            )
+            send_dm(client, rep.id, render.manager_request_dm(outcome.request_id, caller, outcome.current_manager))
         except SlackApiError as exc:
             session.rollback()
             reply(
@@ -161,16 +158,13 @@ def assign_manager(
         previous = roster_service.set_manager(session, team_id, rep, manager)
     was = f" (replacing <@{previous}>)" if previous and previous != manager.id else ""
     reply(respond, f"Done: <@{manager.id}> now coaches <@{rep.id}>{was}.")
-    try:
-        dm = client.conversations_open(users=rep.id)["channel"]["id"]
-        client.chat_postMessage(
-            channel=dm,
-            **render.text_message(
-                f"An admin made <@{manager.id}> your manager in Coachbot. They can now see your wiring "
-                "profile and coaching history."
-            ),
-        )
-    except SlackApiError:
+    told = try_dm(
+        client,
+        rep.id,
+        f"An admin made <@{manager.id}> your manager in Coachbot. They can now see your wiring "
+        "profile and coaching history.",
+    )
+    if not told:
         reply(respond, f"(I couldn't send <@{rep.id}> a direct message to let them know.)")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -30,6 +30,35 @@ def latest_profile(session: Session, team_id: str, person_id: int) -> WiringProf
         .where(WiringProfile.team_id == team_id, WiringProfile.person_id == person_id)
         .order_by(col(WiringProfile.version).desc())
     ).first()
+
+
+def add_profile_version(
+    session: Session,
+    team_id: str,
+    person_id: int,
+    archetype: str,
+    scores: tuple[int, int, int],
+    deal_killers: list[str],
+    gaps: list[str],
+    assessed_on: date | None,
+) -> WiringProfile:
+    """A new assessment is a new version: older versions stay readable."""
+    latest = latest_profile(session, team_id, person_id)
+    profile = WiringProfile(
+        team_id=team_id,
+        person_id=person_id,
+        version=(latest.version + 1) if latest else 1,
+        archetype=archetype,
+        coachability=scores[0],
+        drive=scores[1],
+        resilience=scores[2],
+        deal_killers=sorted(set(deal_killers)),
+        gaps=sorted(set(gaps)),
+        assessed_on=assessed_on,
+    )
+    session.add(profile)
+    session.flush()
+    return profile
 
 
 def profile_versions(session: Session, team_id: str, person_id: int) -> list[WiringProfile]:
