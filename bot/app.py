@@ -12,10 +12,10 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot.context import AppContext
+from bot.errors import describe_error
+from bot.request_guard import shape_problem
 from bot.request_info import describe_request
 from bot.slack_client import make_web_client
-from storage import queries
-from storage.db import session_scope
 
 log = logging.getLogger("coachbot.requests")
 # Bolt runs each listener, ack() included, on its pool. Listener bodies run on the work pool
@@ -30,7 +30,13 @@ class CoachbotApp(App):
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
+        if isinstance(req.body, dict) and (problem := shape_problem(req.body)):
+            # HTTP requests were checked before parsing (bot.http_server); Socket Mode envelopes are here.
+            log.warning("rejected request: %s (400)", problem)
+            return BoltResponse(status=400, body="")
         resp = super().dispatch(req)
+        if resp.status == 404:  # a kind of request no listener is for: acknowledged, not an error
+            resp = BoltResponse(status=200, body="")
         kind, name = describe_request(req.body if isinstance(req.body, dict) else {})
         log.info(
             "request team=%s user=%s kind=%s name=%s outcome=%s ms=%.1f",
@@ -60,29 +66,6 @@ def create_app(
         logger=logging.getLogger("coachbot.bolt"),
     )
 
-    @app.middleware
-    def skip_redelivery(req: BoltRequest, resp: BoltResponse, next):  # type: ignore[no-untyped-def]
-        # Slack redelivers an event (X-Slack-Retry-Num) when our ack was slow; handle it once.
-        event_id = req.body.get("event_id") if isinstance(req.body, dict) else None
-        if event_id and not queries.claim_delivery(ctx.session, req.context.team_id or "-", f"event:{event_id}"):
-            return BoltResponse(status=200, body="", headers={"x-coachbot-duplicate": "1"})
-        return next()
-
-    @app.middleware
-    def reactivate_after_reinstall(req: BoltRequest, resp: BoltResponse, next):  # type: ignore[no-untyped-def]
-        # A signed command, click or form from a team means the app is installed there (again, after an
-        # uninstall): scheduled messages resume. Events are left out; Slack may retry one after an uninstall.
-        team_id = req.context.team_id
-        body = req.body if isinstance(req.body, dict) else {}
-        if team_id and team_id not in ctx.known_active_teams and body.get("type") != "event_callback":
-            with session_scope(ctx.engine) as session:
-                workspace = queries.get_workspace(session, team_id)
-                if workspace is not None and not workspace.active:
-                    queries.ensure_workspace(session, team_id)
-                    log.warning("workspace team=%s active again: a request arrived after an uninstall", team_id)
-            ctx.known_active_teams.add(team_id)
-        return next()
-
     @app.error
     def on_error(error: Exception, body: dict[str, Any], context: Any, logger: logging.Logger) -> None:
         kind, name = describe_request(body or {})
@@ -92,7 +75,7 @@ def create_app(
             context.get("user_id"),
             kind,
             name,
-            type(error).__name__,
+            describe_error(error),
         )
         respond = context.get("respond")
         if respond is not None and (body or {}).get("response_url"):

@@ -1,4 +1,4 @@
-"""The `coachbot` command: run, migrate, import."""
+"""The `coachbot` command: run, migrate, import, dispatch, export."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from bot.playbook import Playbook, PlaybookError, load_playbook
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, describe_startup, load_settings, safe_database_url
 
 EXIT_CONFIG = 2
 log = logging.getLogger("coachbot")
+_loaded: list[Settings] = []  # the settings this invocation started with, for error lines
 
 
 def _fail(lines: Sequence[str], code: int = EXIT_CONFIG) -> int:
@@ -25,7 +26,15 @@ def _fail(lines: Sequence[str], code: int = EXIT_CONFIG) -> int:
 
 
 def _settings(required: Sequence[str]) -> Settings:
-    return load_settings(required=required)
+    settings = load_settings(required=required)
+    _loaded[:] = [settings]
+    return settings
+
+
+def _announce(settings: Settings) -> None:
+    """The start-up line (database, .env, home) on stdout, for the one-shot commands that keep
+    stderr for errors."""
+    print(describe_startup(settings), flush=True)
 
 
 def _playbook(settings: Settings) -> Playbook:
@@ -37,6 +46,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from storage.migrate import current_revision, upgrade
 
     settings = _settings([])
+    _announce(settings)
     engine = make_engine(settings.database_url)
     before = current_revision(engine)
     upgrade(engine)
@@ -55,6 +65,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     settings = _settings(["SLACK_BOT_TOKEN"])
+    _announce(settings)
     playbook = _playbook(settings)
     client = make_web_client(settings)
     try:
@@ -103,6 +114,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
     settings = _settings(["SLACK_BOT_TOKEN"])
     configure_logging(settings.log_level, settings.secrets())
+    log.info(describe_startup(settings))
     if args.now:
         try:
             now = datetime.fromisoformat(args.now)
@@ -127,6 +139,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from storage.migrate import upgrade
 
     settings = _settings([])
+    _announce(settings)
     since = None
     if args.since:
         try:
@@ -158,6 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     required = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"] if args.http else ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
     settings = _settings(required)
     configure_logging(settings.log_level, settings.secrets())
+    log.info(describe_startup(settings))
     playbook = _playbook(settings)
     engine = make_engine(settings.database_url)
     upgrade(engine)
@@ -178,7 +192,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.http:
         from bot.http_server import make_wsgi_app, serve
 
-        serve(make_wsgi_app(app, engine), args.host, args.port)
+        serve(make_wsgi_app(app, engine, settings.signing_secret), args.host, args.port)
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -188,27 +202,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+SETTINGS_HELP = """\
+settings:
+  Settings come from the environment and from a .env file; the environment wins.
+  Coachbot's home is COACHBOT_HOME if set (in the environment), else the folder
+  of the nearest .env in the current directory or one of its parents, else the
+  current directory. .env is read from the home, and a relative SQLite file in
+  DATABASE_URL (the default, sqlite:///coachbot.db, included) or a relative
+  COACHBOT_PLAYBOOK is taken relative to the home, not the current directory.
+  Absolute paths and postgresql:// URLs are used as given. At start every
+  command reports one line naming the database and the .env it uses."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="coachbot", description="Coachbot: weekly, wiring-based sales coaching in Slack."
+        prog="coachbot",
+        description="Coachbot: weekly, wiring-based sales coaching in Slack.",
+        epilog=SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the bot (Socket Mode by default)")
+
+    def command(name: str, summary: str, description: str = "") -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description or summary[0].upper() + summary[1:] + ".",
+            epilog=SETTINGS_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command(
+        "run",
+        "run the bot (Socket Mode by default)",
+        "Run the bot: Socket Mode by default (needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN), or HTTP with\n"
+        "--http (needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET). Applies database migrations first, and\n"
+        "sends scheduled messages (nudges, reminders, closeouts, manager summaries) once a minute.",
+    )
     run.add_argument("--http", action="store_true", help="serve POST /slack/events and GET /healthz instead")
     run.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
     run.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     run.set_defaults(func=cmd_run)
-    mig = sub.add_parser("migrate", help="apply database schema migrations and exit")
+    mig = command("migrate", "apply database schema migrations and exit")
     mig.set_defaults(func=cmd_migrate)
-    imp = sub.add_parser("import", help="import roster and assessment data from CSV or JSON")
+    imp = command("import", "import roster and assessment data from CSV or JSON")
     imp.add_argument("file", help="a .csv or .json file (columns in the README)")
     imp.add_argument("--team", help="Slack team id (default: the bot token's workspace)")
     imp.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     imp.set_defaults(func=cmd_import)
-    dis = sub.add_parser("dispatch", help="send everything that is due (nudges, reminders, closeouts) once, then exit")
+    dis = command(
+        "dispatch",
+        "send everything due once (nudges, reminders, closeouts, weekly manager summaries), then exit",
+        "Send everything that is due once, then exit: practice nudges to reps, mid-window reminders,\n"
+        "closeouts of finished commitments, and the weekly manager summaries. For cron, for catching up,\n"
+        "and for tests; safe to run while `coachbot run` is running (each message goes out once).",
+    )
     dis.add_argument("--now", help="act as if it were this ISO-8601 time (default: the real time)")
     dis.set_defaults(func=cmd_dispatch)
-    exp = sub.add_parser("export", help="write diagnoses, commitments, check-ins and sessions to a CSV file")
+    exp = command("export", "write diagnoses, commitments, check-ins and sessions to a CSV file")
     exp.add_argument("--team", required=True, help="Slack team id (T...)")
     exp.add_argument("--since", help="only records from this date on (YYYY-MM-DD)")
     exp.add_argument("file", help="the CSV file to write")
@@ -218,16 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _safe_url() -> str:
     """DATABASE_URL with any password hidden, for error lines."""
-    from sqlalchemy.engine import make_url
-
     try:
-        return make_url(load_settings().database_url).render_as_string(hide_password=True)
+        return safe_database_url((_loaded[0] if _loaded else load_settings()).database_url)
     except Exception:
         return "DATABASE_URL"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _loaded.clear()
     try:
         return int(args.func(args))
     except SettingsError as exc:

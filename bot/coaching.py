@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.playbook import Playbook
+from bot.playbook import Playbook, with_article
 from bot.wiring import seat_fit_risk
 
 NEXT_STEP = {
@@ -31,6 +31,11 @@ class RepWiring:
     gaps: tuple[str, ...] = ()
 
 
+# Performance conversations open with the data when coaching resistance is flagged; a motivation
+# or life-event conversation opens with the person instead.
+DATA_FIRST_CAUSES = frozenset({"coaching_gap", "seat_fit", "environmental_drag"})
+
+
 @dataclass(frozen=True)
 class Brief:
     cause: str
@@ -44,39 +49,51 @@ class Brief:
     notes: list[str] = field(default_factory=list)
     drill: str | None = None
     escalate_to: list[str] = field(default_factory=list)
+    # the manager's own pick, still on offer as a secondary option when the brief leads elsewhere
+    fallback_step: str | None = None
+
+
+def _prompt_values(playbook: Playbook, wiring: RepWiring, traits: str = "") -> dict[str, str]:
+    arch = playbook.archetype_name(wiring.archetype) if wiring.archetype else "unknown"
+    seat = playbook.archetype_name(wiring.seat_archetype)
+    return {
+        "archetype": arch,
+        "seat_archetype": seat,
+        "a_archetype": with_article(arch),
+        "a_seat_archetype": with_article(seat),
+        "traits": traits,
+    }
 
 
 def build_brief(
     playbook: Playbook, cause: str, wiring: RepWiring, gap: str | None = None, drag: str | None = None
 ) -> Brief:
-    """The coaching brief for one rep and one chosen root cause, pushing back where the data disagrees."""
+    """The coaching brief for one rep and one chosen root cause, pushing back where the data disagrees.
+
+    A "skill" pick on a rep whose wiring does not fit the seat, or who has a deal-killer trait
+    flagged, is turned into a seat conversation: no drill, and prescribing is only a fallback.
+    """
     spec = playbook.causes[cause]
     brief_text = spec.brief_for(wiring.archetype)
     prompts = playbook.prompts
-    arch_name = playbook.archetype_name(wiring.archetype) if wiring.archetype else "unknown"
     pushback: list[str] = []
     if cause == "coaching_gap":
         if seat_fit_risk(wiring.archetype, wiring.seat_archetype):
-            pushback.append(
-                prompts.pushback_seat_fit.format(
-                    archetype=arch_name, seat_archetype=playbook.archetype_name(wiring.seat_archetype), traits=""
-                )
-            )
+            pushback.append(prompts.pushback_seat_fit.format(**_prompt_values(playbook, wiring)))
         killers = [playbook.deal_killers[k].name for k in wiring.deal_killers if k in playbook.deal_killers]
         if killers:
-            pushback.append(
-                prompts.pushback_deal_killer.format(archetype=arch_name, seat_archetype="", traits=", ".join(killers))
-            )
-    data_first = "coaching_resistance" in wiring.deal_killers
+            pushback.append(prompts.pushback_deal_killer.format(**_prompt_values(playbook, wiring, ", ".join(killers))))
+    seat_first = bool(pushback)
+    data_first = "coaching_resistance" in wiring.deal_killers and cause in DATA_FIRST_CAUSES
     notes: list[str] = []
     if wiring.archetype is None:
         notes.append(prompts.no_profile)
-    if cause == "seat_fit":
+    if cause == "seat_fit" or seat_first:
         notes.append(prompts.seat_conversation)
     if cause == "motivation":
         notes.append(prompts.pause_offer)
     drill = None
-    if cause == "coaching_gap" and gap and gap in playbook.gaps:
+    if cause == "coaching_gap" and not seat_first and gap and gap in playbook.gaps:
         drill = playbook.gaps[gap].drill_for(wiring.archetype)
     escalate_to: list[str] = []
     if cause == "environmental_drag":
@@ -90,12 +107,13 @@ def build_brief(
         hypothesis=brief_text.hypothesis,
         opening_question=prompts.data_first_opening if data_first else brief_text.opening_question,
         data_first=data_first,
-        move=spec.move,
-        next_step=NEXT_STEP[cause],
+        move=playbook.causes["seat_fit"].move if seat_first else spec.move,
+        next_step=NEXT_STEP["seat_fit"] if seat_first else NEXT_STEP[cause],
         pushback=pushback,
         notes=notes,
         drill=drill,
         escalate_to=escalate_to,
+        fallback_step=NEXT_STEP[cause] if seat_first else None,
     )
 
 

@@ -17,6 +17,7 @@ from storage import queries
 from storage.models import CheckIn, Commitment, Diagnosis, Person, WiringProfile
 
 GENERAL_GAP = "general"
+DRAFT = "draft"  # a prescribed commitment whose DM to the rep has not gone out yet
 
 
 def wiring_of(session: Session, team_id: str, person: Person | None) -> tuple[RepWiring, WiringProfile | None]:
@@ -62,7 +63,7 @@ def recent_history(
     ).all()
     commitments = session.exec(
         select(Commitment)
-        .where(Commitment.team_id == team_id, Commitment.person_id == person_id)
+        .where(Commitment.team_id == team_id, Commitment.person_id == person_id, Commitment.status != DRAFT)
         .order_by(col(Commitment.created_at).desc())
         .limit(limit)
     ).all()
@@ -182,7 +183,11 @@ def prescribe(
     submission_key: str,
     now: datetime | None = None,
 ) -> PrescribeResult:
-    """Create the commitment (one active per rep and gap); replacing needs explicit confirmation."""
+    """Draft the commitment (one active per rep and gap; replacing needs explicit confirmation).
+
+    It stays a draft until the rep's DM went out (`activate`), so that no Slack call happens while
+    this transaction is open and a commitment the rep never heard of is never active.
+    """
     existing = session.exec(select(Commitment).where(Commitment.submission_key == submission_key)).first()
     if existing is not None:
         return PrescribeResult("duplicate", existing)
@@ -190,10 +195,6 @@ def prescribe(
     current = active_commitment(session, team_id, diagnosis.person_id, gap)
     if current is not None and not confirm_replace:
         return PrescribeResult("needs_confirmation", replaced=current)
-    if current is not None:
-        current.status, current.closed_at = "replaced", datetime.now(UTC)
-        session.add(current)
-        session.flush()
     commitment = Commitment(
         team_id=team_id,
         person_id=diagnosis.person_id,
@@ -208,11 +209,38 @@ def prescribe(
         starts_on=today,
         ends_on=today + timedelta(days=draft.window_days - 1),
         submission_key=submission_key[:64],
+        status=DRAFT,
         created_at=now or datetime.now(UTC),
     )
     session.add(commitment)
     session.flush()
     return PrescribeResult("created", commitment, current)
+
+
+def activate(
+    session: Session, team_id: str, commitment_id: int, channel: str | None, ts: str | None, now: datetime
+) -> Commitment | None:
+    """The rep has the DM: the draft becomes the active commitment for its gap, replacing the
+    current one (the manager confirmed that, or there was none). Returns the replaced one."""
+    draft = get_commitment(session, team_id, commitment_id)
+    if draft is None or draft.status != DRAFT:
+        return None
+    current = active_commitment(session, team_id, draft.person_id, draft.gap)
+    if current is not None:
+        current.status, current.closed_at = "replaced", now
+        session.add(current)
+        session.flush()
+    draft.status, draft.dm_channel, draft.dm_ts = "active", channel, ts
+    session.add(draft)
+    session.flush()
+    return current
+
+
+def discard_draft(session: Session, team_id: str, commitment_id: int) -> None:
+    """The rep could not be reached: the draft goes, as if it had never been written."""
+    draft = get_commitment(session, team_id, commitment_id)
+    if draft is not None and draft.status == DRAFT:
+        session.delete(draft)
 
 
 @dataclass(frozen=True)
@@ -221,6 +249,7 @@ class CheckInResult:
     message: str
     logged: int = 0
     target: int = 0
+    check_in_id: int | None = None
 
 
 def log_check_in(
@@ -245,14 +274,13 @@ def log_check_in(
     if today > commitment.ends_on:
         return CheckInResult(False, f"That commitment's window closed on {commitment.ends_on.isoformat()}.")
     assert commitment.id is not None
-    session.add(
-        CheckIn(
-            team_id=team_id, commitment_id=commitment.id, count=count, note=note[:500], source=source, created_at=now
-        )
+    check_in = CheckIn(
+        team_id=team_id, commitment_id=commitment.id, count=count, note=note[:500], source=source, created_at=now
     )
+    session.add(check_in)
     session.flush()
     logged = logged_count(session, team_id, commitment.id)
-    return CheckInResult(True, "", logged, commitment.target_count)
+    return CheckInResult(True, "", logged, commitment.target_count, check_in.id)
 
 
 def active_commitments_of(session: Session, team_id: str, user_id: str) -> list[Commitment]:
@@ -273,21 +301,22 @@ def pause_nudges(session: Session, team_id: str, rep_user_id: str, until: date |
     person = queries.get_person(session, team_id, rep_user_id)
     if person is None:
         return False
-    if until is not None:
-        already = (
-            person.nudges_paused_until if person.nudges_paused_until and person.nudges_paused_until > today else today
-        )
-        extra = (until - already).days
-        if extra > 0:
-            assert person.id is not None
-            for commitment in session.exec(
-                select(Commitment).where(
-                    Commitment.team_id == team_id, Commitment.person_id == person.id, Commitment.status == "active"
-                )
-            ):
-                commitment.ends_on += timedelta(days=extra)
-                commitment.window_days += extra
-                session.add(commitment)
+    already = person.nudges_paused_until if person.nudges_paused_until and person.nudges_paused_until > today else today
+    # Pausing further extends the windows; pausing less (or resuming) gives back the days not used,
+    # but never more than the pause added to that commitment.
+    change = (until - already).days if until is not None else -(already - today).days
+    if change:
+        assert person.id is not None
+        for commitment in session.exec(
+            select(Commitment).where(
+                Commitment.team_id == team_id, Commitment.person_id == person.id, Commitment.status == "active"
+            )
+        ):
+            delta = change if change > 0 else -min(-change, commitment.paused_days)
+            commitment.ends_on += timedelta(days=delta)
+            commitment.window_days += delta
+            commitment.paused_days += delta
+            session.add(commitment)
     person.nudges_paused_until = until
     person.updated_at = datetime.now(UTC)
     session.add(person)

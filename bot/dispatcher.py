@@ -17,7 +17,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.client import HTTPException
 from typing import Any
 from urllib.error import URLError
 
@@ -31,8 +30,10 @@ from sqlmodel import Session, col, select
 from bot import render_coaching as rc
 from bot.blocks import context as context_block
 from bot.context import AppContext
+from bot.errors import describe_error
 from bot.home import publish_home
 from bot.schedule import latest_weekly, local_moment, local_today, zone_for
+from bot.slack_delivery import UNKNOWN_OUTCOME, Lookup, Search, failure_reason, find_message
 from bot.summary_service import build_messages, post_messages, summary_channel
 from storage.db import session_scope
 from storage.models import CheckIn, Commitment, Person, ScheduledMessage, WiringProfile, Workspace
@@ -67,6 +68,7 @@ class PassReport:
     failed: int = 0
     resolved: int = 0
     unconfirmed: int = 0
+    unverified: int = 0
     closed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -75,11 +77,9 @@ class PassReport:
             f"dispatch: planned {self.planned}, sent {self.sent}, skipped {self.skipped}, "
             f"unreachable {self.unreachable}, retrying {self.retrying}, failed {self.failed}, "
             f"resolved after a crash {self.resolved}, unconfirmed {self.unconfirmed}, "
+            f"never verified {self.unverified}, "
             f"commitments closed {self.closed}"
         )
-
-
-UNKNOWN_OUTCOME = (TimeoutError, ConnectionError, HTTPException)
 
 
 def _claimed_by_dead_process(claimed_by: str | None) -> bool:
@@ -270,45 +270,115 @@ class Dispatcher:
 
     # --- crash recovery ------------------------------------------------------------------------
     def resolve_stale(self, now: datetime, report: PassReport) -> None:
-        """Rows left in `sending` (a dispatcher died mid-send): sent if Slack has them, else retry."""
-        with session_scope(self.ctx.engine) as session:
-            sending = session.exec(
-                select(ScheduledMessage).where(ScheduledMessage.status == "sending").with_for_update(skip_locked=True)
-            ).all()
-            stale = [
-                r
-                for r in sending
-                if _aware(r.claimed_at or now) < now - self.stale_after or _claimed_by_dead_process(r.claimed_by)
-            ]
-            for row in stale:
-                channel = (
-                    summary_channel(session, row.team_id, row.rep_user_id) if row.kind == "summary" else None
-                ) or self._dm_channel_for(session, row.team_id, row.rep_user_id)
-                found = self._find_sent(channel, row) if channel else None
-                if found:
-                    row.status, row.slack_channel, row.slack_ts, row.sent_at = "sent", channel, found, now
-                    report.resolved += 1
-                    log.info("resolved key=%s: already delivered before a crash", message_key(row))
-                else:
-                    row.status, row.claimed_by = "pending", None
-                    log.info("resolved key=%s: not delivered before a crash; will send", message_key(row))
-                session.add(row)
+        """Rows left in `sending` (a crash, or a send whose answer was lost): sent if Slack has them,
+        sent again only if Slack's history shows they are not there. Each row is taken over with a
+        conditional update, checked with Slack outside any transaction, then recorded; a row whose
+        check fails stays "outcome unknown" for a later pass, and one that fails cannot stop the others.
+        """
+        with self.ctx.session() as session:
+            sending = session.exec(select(ScheduledMessage).where(ScheduledMessage.status == "sending")).all()
+            stale = [r for r in sending if self._is_stale(r, now)]
+            channels = {r.id: self._known_channels(session, r) for r in stale}
+            session.expunge_all()
+        for row in stale:
+            try:
+                if self._take_over(row, now):
+                    self._resolve_one(row, channels.get(row.id) or [], now, report)
+            except Exception as exc:  # one bad row never stops the pass
+                log.error("could not resolve key=%s error=%s", message_key(row), describe_error(exc))
+                report.errors.append(message_key(row))
 
-    def _find_sent(self, channel: str, row: ScheduledMessage) -> str | None:
-        oldest = (_aware(row.claimed_at) - timedelta(minutes=5)).timestamp() if row.claimed_at else 0
-        try:
-            resp = self.client.conversations_history(
-                channel=channel, oldest=str(oldest), limit=100, include_all_metadata=True
+    def _is_stale(self, row: ScheduledMessage, now: datetime) -> bool:
+        if row.next_attempt_at is not None and _aware(row.next_attempt_at) > now:
+            return False  # checked recently, and the check could not tell: not yet
+        return _aware(row.claimed_at or now) < now - self.stale_after or _claimed_by_dead_process(row.claimed_by)
+
+    def _known_channels(self, session: Session, row: ScheduledMessage) -> list[str | None]:
+        """Where the message may have gone: a summary's channel (or its DM fallback), else the DM.
+        None stands for a DM whose channel id was never stored."""
+        dm = session.exec(
+            select(Person.dm_channel).where(Person.team_id == row.team_id, Person.slack_user_id == row.rep_user_id)
+        ).first()
+        found: list[str | None] = []
+        if row.kind == "summary" and (channel := summary_channel(session, row.team_id, row.rep_user_id)):
+            found.append(channel)
+        found.append(dm or None)
+        return found
+
+    def _take_over(self, row: ScheduledMessage, now: datetime) -> bool:
+        """Only one dispatcher checks a row at a time; while it does, others skip it."""
+        with session_scope(self.ctx.engine) as session:
+            result = session.exec(  # type: ignore[call-overload]
+                update(ScheduledMessage)
+                .where(
+                    col(ScheduledMessage.id) == row.id,
+                    ScheduledMessage.status == "sending",
+                    col(ScheduledMessage.claimed_by) == row.claimed_by
+                    if row.claimed_by
+                    else col(ScheduledMessage.claimed_by).is_(None),
+                    or_(
+                        col(ScheduledMessage.next_attempt_at).is_(None),
+                        col(ScheduledMessage.next_attempt_at) <= now,
+                    ),
+                )
+                .values(claimed_by=self.worker_id, next_attempt_at=now + self.stale_after)
+                .execution_options(synchronize_session=False)
             )
-        except SlackApiError as exc:
-            log.warning("history lookup failed key=%s error=%s", message_key(row), exc.response.get("error"))
-            return None
-        for message in resp.get("messages") or []:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == METADATA_EVENT and payload.get("key") == message_key(row):
-                return str(message.get("ts"))
-        return None
+            taken = result.rowcount == 1
+        row.claimed_by = self.worker_id
+        return taken
+
+    def _search(self, row: ScheduledMessage, channels: list[str | None]) -> Search:
+        oldest = (_aware(row.claimed_at) - timedelta(minutes=5)).timestamp() if row.claimed_at else 0.0
+        unverified = ""
+        for channel in channels:
+            if channel is None:
+                try:
+                    channel = str(self.client.conversations_open(users=row.rep_user_id)["channel"]["id"])
+                except (SlackApiError, URLError, *UNKNOWN_OUTCOME) as exc:
+                    unverified = f"could not open the DM: {failure_reason(exc)}"
+                    continue
+            search = find_message(self.client, channel, METADATA_EVENT, message_key(row), oldest)
+            if search.result is Lookup.FOUND:
+                return Search(Lookup.FOUND, ts=search.ts, reason=channel)
+            if search.result is Lookup.UNVERIFIED:
+                unverified = search.reason
+        return Search(Lookup.UNVERIFIED, reason=unverified) if unverified else Search(Lookup.ABSENT)
+
+    def _resolve_one(
+        self, row: ScheduledMessage, channels: list[str | None], now: datetime, report: PassReport
+    ) -> None:
+        search = self._search(row, channels)
+        key = message_key(row)
+        if search.result is Lookup.FOUND:
+            log.info("resolved key=%s: already delivered", key)
+            self._record(
+                row, report, "resolved", status="sent", sent_at=now, slack_channel=search.reason, slack_ts=search.ts
+            )
+        elif search.result is Lookup.ABSENT and row.attempts >= MAX_ATTEMPTS:
+            log.error("giving up key=%s after %d attempts: not delivered", key, row.attempts)
+            self._record(row, report, "failed", status="failed", last_error="not delivered after retries")
+        elif search.result is Lookup.ABSENT:
+            log.info("resolved key=%s: not delivered; will send", key)
+            self._record(row, report, None, status="pending", claimed_by=None, next_attempt_at=None)
+        elif now - _aware(row.due_at) > self.grace:
+            # Past the grace window and still unknown: recorded as such, with the reason, never resent blind.
+            log.error("outcome never verified key=%s reason=%s; not resending", key, search.reason)
+            self._record(row, report, "unverified", status="unverified", last_error=search.reason[:200])
+        else:
+            log.warning("outcome still unknown key=%s reason=%s; will check again", key, search.reason)
+            self._record(row, report, "unconfirmed", last_error=search.reason[:200])
+
+    def _record(self, row: ScheduledMessage, report: PassReport, counter: str | None, **values: Any) -> None:
+        with session_scope(self.ctx.engine) as session:
+            session.exec(  # type: ignore[call-overload]
+                update(ScheduledMessage)
+                .where(col(ScheduledMessage.id) == row.id, col(ScheduledMessage.claimed_by) == self.worker_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        if counter:
+            setattr(report, counter, getattr(report, counter) + 1)
 
     # --- claiming ------------------------------------------------------------------------------
     def claim(self, now: datetime) -> list[ScheduledMessage]:
@@ -352,9 +422,10 @@ class Dispatcher:
             try:
                 self._deliver(row, data, now, report)
             except Exception as exc:  # one bad message never stops the pass
-                log.error("dispatch error key=%s error=%s", message_key(row), type(exc).__name__)
+                # It may have failed after Slack posted it: left claimed, the history decides later.
+                log.error("dispatch error key=%s error=%s", message_key(row), describe_error(exc))
                 report.errors.append(message_key(row))
-                self._finish(row, now, report, error=type(exc).__name__)
+                report.unconfirmed += 1
 
     def _deliver(self, row: ScheduledMessage, data: _BatchData, now: datetime, report: PassReport) -> None:
         if row.kind == "summary":
@@ -560,16 +631,6 @@ class Dispatcher:
         person.unreachable_reason = error
         with session_scope(self.ctx.engine) as session:
             session.exec(update(Person).where(col(Person.id) == person.id).values(unreachable_reason=error[:64]))  # type: ignore[call-overload]
-
-    def _dm_channel_for(self, session: Session, team_id: str, user_id: str) -> str | None:
-        """The DM channel a message to this rep went to (opening a DM posts nothing)."""
-        person = session.exec(select(Person).where(Person.team_id == team_id, Person.slack_user_id == user_id)).first()
-        if person and person.dm_channel:
-            return person.dm_channel
-        try:
-            return str(self.client.conversations_open(users=user_id)["channel"]["id"])
-        except SlackApiError:
-            return None
 
 
 @dataclass

@@ -69,7 +69,7 @@ def export_csv(session: Session, team_id: str, since: date | None, path: str | P
     )
     for c in session.exec(
         select(Commitment)
-        .where(Commitment.team_id == team_id, col(Commitment.created_at) >= start)
+        .where(Commitment.team_id == team_id, col(Commitment.created_at) >= start, Commitment.status != "draft")
         .order_by(col(Commitment.id))
     ):
         rows.append(

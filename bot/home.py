@@ -214,7 +214,7 @@ def publish_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str,
     """Refresh one user's Home tab; failures are logged, never raised (the action itself succeeded)."""
     try:
         if is_admin is None:
-            is_admin = user_is_admin(ctx.settings, client, user_id)
+            is_admin = user_is_admin(ctx.settings, client, user_id, team_id)
         with ctx.session() as session:
             data = load_home(session, ctx, team_id, user_id, is_admin)
         client.views_publish(user_id=user_id, view=render_home(data))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -11,6 +12,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from bot import request_guard
 
 log = logging.getLogger("coachbot.http")
 MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are far smaller; refuse anything absurd early
@@ -24,7 +27,7 @@ def _plain(start_response: Callable[..., Any], status: str, body: dict[str, Any]
     return [data]
 
 
-def make_wsgi_app(app: App, engine: Engine) -> WSGIApp:
+def make_wsgi_app(app: App, engine: Engine, signing_secret: str) -> WSGIApp:
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -37,28 +40,32 @@ def make_wsgi_app(app: App, engine: Engine) -> WSGIApp:
                 log.error("healthz: database unreachable (%s)", type(exc).__name__)
                 return _plain(start_response, "503 Service Unavailable", {"ok": False, "database": "down"})
             return _plain(start_response, "200 OK", {"ok": True})
-        if path == "/slack/events":
-            if method != "POST":
-                return _plain(start_response, "405 Method Not Allowed", {"ok": False})
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > MAX_BODY_BYTES:
-                return _plain(start_response, "413 Payload Too Large", {"ok": False})
-
-            def recording_start(status: str, headers: list[tuple[str, str]], *a: Any) -> Any:
-                if status.startswith("401"):
-                    log.warning("rejected request: bad or stale signature (401)")
-                return start_response(status, headers, *a)
-
-            try:
-                return slack(environ, recording_start)
-            except ValueError:
-                # Bolt parses the body before it checks anything; a malformed payload raises here.
-                log.warning("rejected request: malformed body (400)")
-                return _plain(start_response, "400 Bad Request", {"ok": False, "error": "malformed_body"})
-        return _plain(start_response, "404 Not Found", {"ok": False})
+        if path != "/slack/events":
+            return _plain(start_response, "404 Not Found", {"ok": False})
+        if method != "POST":
+            return _plain(start_response, "405 Method Not Allowed", {"ok": False})
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _plain(start_response, "400 Bad Request", {"ok": False, "error": "malformed_body"})
+        if length > MAX_BODY_BYTES or length < 0:
+            return _plain(start_response, "413 Payload Too Large", {"ok": False})
+        raw = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+        headers["content-type"] = str(environ.get("CONTENT_TYPE") or "")
+        verdict = request_guard.check(signing_secret, headers, raw)
+        if verdict.status == 401:
+            log.warning("rejected request: bad or stale signature (401)")
+            return _plain(start_response, "401 Unauthorized", {"ok": False})
+        if verdict.status != 200:
+            log.warning("rejected request: %s (400)", verdict.reason)
+            return _plain(start_response, "400 Bad Request", {"ok": False, "error": "malformed_body"})
+        bolt_environ = {**environ, "wsgi.input": io.BytesIO(raw), "CONTENT_LENGTH": str(len(raw))}
+        try:
+            return slack(bolt_environ, start_response)
+        except Exception as exc:  # the guard should make this unreachable; never a 500 all the same
+            log.error("request not handled: %s (400)", type(exc).__name__)
+            return _plain(start_response, "400 Bad Request", {"ok": False, "error": "malformed_body"})
 
     return wsgi
 

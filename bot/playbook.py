@@ -90,7 +90,19 @@ PROMPT_KEYS = (
     "seat_conversation",
     "pause_offer",
 )
-PLACEHOLDERS = {"archetype": "A", "seat_archetype": "S", "traits": "T"}
+PLACEHOLDERS = {
+    "archetype": "A",
+    "seat_archetype": "S",
+    "a_archetype": "an A",
+    "a_seat_archetype": "an S",
+    "traits": "T",
+}
+
+
+def with_article(name: str) -> str:
+    """`name` after "a" or "an", picked from its first letter: "an Engine", "a Root"."""
+    article = "an" if name[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+    return f"{article} {name}"
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,10 @@ class Playbook:
     def archetype_name(self, key: str | None) -> str:
         arch = self.archetypes.get(key or "")
         return arch.name if arch else (key or "unknown")
+
+    def archetype_with_article(self, key: str | None) -> str:
+        """The archetype's display name after the right article, e.g. "an Engine"."""
+        return with_article(self.archetype_name(key))
 
 
 def _find(table: dict[str, Any], value: str) -> Any:

@@ -153,6 +153,7 @@ def diagnose_modal(
 
 
 def brief_message(rep_id: str, brief: Brief, diagnosis_id: int, evidence: str, has_profile: bool) -> Message:
+    seat_first = brief.next_step == "seat_conversation"
     blocks: list[dict[str, Any]] = [
         header(f"Coaching brief: {brief.cause_name}"),
         section(f"*Rep:* <@{rep_id}>"),
@@ -162,7 +163,8 @@ def brief_message(rep_id: str, brief: Brief, diagnosis_id: int, evidence: str, h
     blocks.append(section(f"*Hypothesis to test*\n{escape_mrkdwn(brief.hypothesis)}"))
     label = "*Open with the data* (coaching resistance is flagged)" if brief.data_first else "*Open with*"
     blocks.append(section(f"{label}\n{escape_mrkdwn(brief.opening_question)}"))
-    blocks.append(section(f"*Recommended move*\n{escape_mrkdwn(brief.move)}"))
+    move_label = "*Recommended move: a seat conversation*" if seat_first else "*Recommended move*"
+    blocks.append(section(f"{move_label}\n{escape_mrkdwn(brief.move)}"))
     if brief.drill:
         blocks.append(section(f"*Drill to practise*\n{escape_mrkdwn(brief.drill)}"))
     if brief.escalate_to:
@@ -172,19 +174,31 @@ def brief_message(rep_id: str, brief: Brief, diagnosis_id: int, evidence: str, h
         )
     for note in brief.notes:
         blocks.append(context(escape_mrkdwn(note)))
+    if brief.fallback_step == "prescribe":
+        blocks.append(
+            context("Still sure it is a skill gap (the assessment may be out of date)? *Prescribe anyway* is below.")
+        )
     blocks.append(section(f"*Your evidence*\n>{escape_mrkdwn(truncate(evidence, 600))}"))
     buttons = []
     if brief.next_step == "prescribe":
         buttons.append(button("Prescribe a commitment", "prescribe_open", str(diagnosis_id), style="primary"))
+    if seat_first:
+        buttons.append(button("Log the seat conversation", "brief_log_session", rep_id, style="primary"))
+    if brief.fallback_step == "prescribe":  # secondary on purpose: the data points at the seat
+        buttons.append(button("Prescribe anyway", "prescribe_open", str(diagnosis_id)))
     if brief.next_step == "conversation":
         buttons.append(button("Pause practice nudges", "pause_open", rep_id))
     if not has_profile:
         buttons.append(button("Add a wiring profile", "profile_open", rep_id))
-    buttons.append(button("Log a coaching session", "brief_log_session", rep_id))
+    if not seat_first:
+        buttons.append(button("Log a coaching session", "brief_log_session", rep_id))
     if buttons:
         blocks.append(actions(*buttons))
     blocks.append(context(PRIVACY_NOTE.replace("Only you can see this. ", "Sent only to you. ")))
-    return {"text": f"Coaching brief for <@{rep_id}>: {brief.cause_name}", "blocks": blocks}
+    text = f"Coaching brief for <@{rep_id}>: {brief.cause_name}"
+    if seat_first and brief.cause != "seat_fit":
+        text += " (seat conversation first)"
+    return {"text": text, "blocks": blocks}
 
 
 def prescribe_modal(

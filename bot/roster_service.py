@@ -126,3 +126,10 @@ def decide_request(
         set_manager(session, team_id, rep, manager)
         return Decision(True, f"Done: <@{req.manager_user_id}> is now your manager in Coachbot.", req.manager_user_id)
     return Decision(True, f"Declined. <@{req.manager_user_id}> will not see your coaching data.", req.manager_user_id)
+
+
+def withdraw_request(session: Session, team_id: str, request_id: int) -> None:
+    """The rep never got the request: it goes, so that the manager can ask again."""
+    req = queries.get_request(session, team_id, request_id)
+    if req is not None and req.status == "pending":
+        session.delete(req)

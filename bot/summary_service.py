@@ -38,7 +38,9 @@ def summary_channel(session: Session, team_id: str, manager_id: str) -> str | No
     setting = session.exec(
         select(ManagerSetting).where(ManagerSetting.team_id == team_id, ManagerSetting.manager_user_id == manager_id)
     ).first()
-    return setting.summary_channel if setting else None
+    channel = setting.summary_channel if setting else None
+    # Only channels (C…/G…) hold summaries; anything else (an old DM id) means the manager's own DM.
+    return channel if channel and channel.startswith(("C", "G")) else None
 
 
 def set_summary_channel(session: Session, team_id: str, manager_id: str, channel: str | None) -> None:
@@ -59,6 +61,9 @@ def all_summary_channels(session: Session, team_id: str) -> list[tuple[str, str]
     ]
 
 
+CHANNEL_GONE = ("not_in_channel", "channel_not_found", "is_archived")  # a summary then falls back to a DM
+
+
 def channel_privacy_problem(client: WebClient, channel_id: str) -> str | None:
     """Why a channel cannot hold wiring data (public, or the bot is not in it); None when fine."""
     try:
@@ -69,8 +74,11 @@ def channel_privacy_problem(client: WebClient, channel_id: str) -> str | None:
                 "I can't see that channel. If it is private, invite me first with `/invite @Coachbot`, then try again."
             )
         raise
-    if info.get("is_im") or info.get("is_mpim"):
-        return None
+    if info.get("is_im") or info.get("is_mpim") or not str(info.get("id") or channel_id).startswith(("C", "G")):
+        return (
+            "The summary carries wiring data, so it goes only to a private channel with me in it, "
+            "or to your own DMs (`dm`), never to a direct message with someone else."
+        )
     if not info.get("is_private"):
         return (
             "That channel is public. The summary carries wiring data, so it only goes to a private "

@@ -47,6 +47,10 @@ class TeamData:
     week_start: date
     today: date
     reps: list[RepData]
+    # The manager's own coaching time this week: each session once, however many reps attended
+    # (a rep's minutes_* count a group session for every attendee instead).
+    minutes_individual: int = 0
+    minutes_group: int = 0
 
 
 def load_team(session: Session, team_id: str, manager_id: str, today: date) -> TeamData:
@@ -100,8 +104,9 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
         )
     ):
         reps[owner[cid]].blocked.append(note)
-    for person_id, kind, minutes in session.exec(
-        select(SessionAttendee.person_id, CoachingSession.kind, CoachingSession.minutes)
+    sessions: dict[int, tuple[str, int]] = {}
+    for session_id, person_id, kind, minutes in session.exec(
+        select(SessionAttendee.session_id, SessionAttendee.person_id, CoachingSession.kind, CoachingSession.minutes)
         .join(CoachingSession, col(CoachingSession.id) == col(SessionAttendee.session_id))
         .where(
             SessionAttendee.team_id == team_id,
@@ -110,6 +115,7 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
             col(CoachingSession.occurred_on) <= today,
         )
     ):
+        sessions[session_id] = (kind, minutes)
         if kind == "group":
             reps[person_id].minutes_group += minutes
         else:
@@ -123,7 +129,15 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
         by_person[d.person_id].append(d)
     for pid, items in by_person.items():
         reps[pid].diagnoses = items
-    return TeamData(team_id, manager_id, week_start, today, list(reps.values()))
+    return TeamData(
+        team_id,
+        manager_id,
+        week_start,
+        today,
+        list(reps.values()),
+        minutes_individual=sum(m for kind, m in sessions.values() if kind != "group"),
+        minutes_group=sum(m for kind, m in sessions.values() if kind == "group"),
+    )
 
 
 def managers_with_reps(session: Session, team_id: str) -> list[str]:

@@ -12,13 +12,13 @@ from typing import Any
 
 from bot import block_limits as L
 from bot.blocks import context, header, section
-from bot.playbook import Playbook
+from bot.playbook import Playbook, with_article
 from bot.team_data import RepData, TeamData
 from bot.text import escape_mrkdwn, truncate
 from bot.wiring import onboarding_status, seat_fit_risk
 
-BASELINE_MINUTES = 60  # per rep per week: a 30-minute 1:1 plus 30 minutes of review or role-play
-TARGET_INDIVIDUAL_SHARE = 70  # percent of coaching time spent 1:1 (the rest in groups)
+BASELINE_MINUTES = 60  # coaching each rep should get in a week: half in a 1:1, half reviewing calls or rehearsing
+TARGET_INDIVIDUAL_SHARE = 70  # percent of the manager's coaching time spent 1:1 (the rest in groups)
 GROUP_SESSION_MIN_REPS = 3
 LINE_BUDGET = 2900
 
@@ -48,17 +48,40 @@ def cycles_on(rep: RepData, gap: str) -> list[str]:
     return [c.status for c in rep.closed if c.gap == gap and c.status in ("met", "missed")]
 
 
-def pip_ready_gap(rep: RepData) -> str | None:
-    """A specific gap coached for more than one cycle with no cycle met (never for seat or wiring gaps)."""
-    if rep.diagnoses and rep.diagnoses[0].cause == "seat_fit":
-        return None
-    if rep.profile and rep.seat and seat_fit_risk(rep.profile.archetype, rep.seat.archetype):
-        return None
+def deal_killer_names(rep: RepData, playbook: Playbook | None = None) -> list[str]:
+    """Display names of the deal-killer traits flagged on the rep's latest profile (raw keys without a playbook)."""
+    flagged = rep.profile.deal_killers if rep.profile else []
+    if playbook is None:
+        return list(flagged)
+    return [playbook.deal_killers[k].name for k in flagged if k in playbook.deal_killers]
+
+
+def stalled_gap(rep: RepData) -> str | None:
+    """A specific gap coached for more than one cycle with no cycle met (the cycle-count half of PIP readiness)."""
     for gap in dict.fromkeys(c.gap for c in reversed(rep.closed)):
         outcomes = cycles_on(rep, gap)
         if gap != "general" and len(outcomes) >= 2 and "met" not in outcomes:
             return gap
     return None
+
+
+def seat_comes_first(rep: RepData, playbook: Playbook | None = None) -> bool:
+    """Seat fit diagnosed, a wiring/seat mismatch, or a deal-killer flagged: a seat conversation, not a PIP."""
+    if rep.diagnoses and rep.diagnoses[0].cause == "seat_fit":
+        return True
+    if rep.profile and rep.seat and seat_fit_risk(rep.profile.archetype, rep.seat.archetype):
+        return True
+    return bool(deal_killer_names(rep, playbook))
+
+
+def pip_ready_gap(rep: RepData, playbook: Playbook | None = None) -> str | None:
+    """A stalled, specific gap, and never for seat, wiring or deal-killer problems whatever the cycle count.
+
+    Deal-killer keys are the playbook's; without one, any flagged trait counts.
+    """
+    if seat_comes_first(rep, playbook):
+        return None
+    return stalled_gap(rep)
 
 
 def rep_line(rep: RepData, playbook: Playbook, today: date) -> str:
@@ -68,9 +91,8 @@ def rep_line(rep: RepData, playbook: Playbook, today: date) -> str:
         arch = playbook.archetype_name(rep.profile.archetype)
         if rep.seat:
             risk = " :warning:" if seat_fit_risk(rep.profile.archetype, rep.seat.archetype) else ""
-            parts.append(
-                f"{escape_mrkdwn(arch)} in a {escape_mrkdwn(playbook.archetype_name(rep.seat.archetype))} seat{risk}"
-            )
+            seat = with_article(playbook.archetype_name(rep.seat.archetype))
+            parts.append(f"{escape_mrkdwn(arch)} in {escape_mrkdwn(seat)} seat{risk}")
         else:
             parts.append(escape_mrkdwn(arch))
     else:
@@ -117,12 +139,13 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
         f"Commitments met this week: *{met_w} of {len(week)}* ({_share(met_w, len(week))}) · "
         f"last four weeks: {met_m} of {len(month)} ({_share(met_m, len(month))})"
     )
-    individual = sum(r.minutes_individual for r in data.reps)
-    group = sum(r.minutes_group for r in data.reps)
-    total = individual + group
+    # The split is of the manager's time: a group session counts once, not once per attendee.
+    own = data.minutes_individual + data.minutes_group
+    received = sum(r.minutes_individual + r.minutes_group for r in data.reps)
     s.team_lines.append(
-        f"Coaching time: *{total} min* across {len(data.reps)} reps (baseline {BASELINE_MINUTES * len(data.reps)}) · "
-        f"1:1 {_share(individual, total)} / group {_share(group, total)} "
+        f"Coaching time: *{own} min* of yours · reps got {received} min in all "
+        f"(baseline {BASELINE_MINUTES * len(data.reps)} for {len(data.reps)} reps) · "
+        f"of your coaching time, 1:1 {_share(data.minutes_individual, own)} / group {_share(data.minutes_group, own)} "
         f"(aim for about {TARGET_INDIVIDUAL_SHARE}/{100 - TARGET_INDIVIDUAL_SHARE})"
     )
     uncoached = [r for r in data.reps if r.minutes_individual + r.minutes_group == 0]
@@ -132,7 +155,7 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
         s.team_lines.append(f"No coaching logged this week: {names}{more}")
     for r in data.reps:
         uid = f"<@{r.person.slack_user_id}>"
-        gap = pip_ready_gap(r)
+        gap = pip_ready_gap(r, playbook)
         if gap:
             outcomes = cycles_on(r, gap)
             s.flags.append(
@@ -145,18 +168,22 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
             reasons.append("latest diagnosis is seat fit")
         if r.profile and r.seat and seat_fit_risk(r.profile.archetype, r.seat.archetype):
             reasons.append(
-                f"{escape_mrkdwn(playbook.archetype_name(r.profile.archetype))} wiring in a "
-                f"{escape_mrkdwn(playbook.archetype_name(r.seat.archetype))} seat"
+                f"{escape_mrkdwn(playbook.archetype_name(r.profile.archetype))} wiring in "
+                f"{escape_mrkdwn(with_article(playbook.archetype_name(r.seat.archetype)))} seat"
             )
-        killers = [
-            playbook.deal_killers[k].name
-            for k in (r.profile.deal_killers if r.profile else [])
-            if k in playbook.deal_killers
-        ]
+        killers = deal_killer_names(r, playbook)
         if killers:
             reasons.append("deal-killer flags: " + escape_mrkdwn(", ".join(killers)))
         if reasons:
-            s.flags.append(f":chair: *Seat conversation* {uid}: {'; '.join(reasons)}.")
+            flag = f":chair: *Seat conversation* {uid}: {'; '.join(reasons)}."
+            stalled = stalled_gap(r)
+            if stalled:  # would be PIP-ready on cycles alone
+                n = len(cycles_on(r, stalled))
+                flag += (
+                    f" {escape_mrkdwn(_gap_name(playbook, stalled))}: {n} coached cycles, none met, but this is "
+                    "not a PIP case. Have the seat conversation first: a PIP cannot fix wiring or a deal-killer trait."
+                )
+            s.flags.append(flag)
         for d in r.diagnoses:
             if d.escalate and d.created_at.date() >= four_weeks_start:
                 owner = playbook.escalation_owners.get(d.drag or "", "the leader who owns it")

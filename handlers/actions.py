@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import render, roster_service
 from bot.context import AppContext
-from bot.slack_users import fetch_user
-from handlers.common import Respond, body_team, int_or_none, reply, try_dm
+from bot.slack_delivery import OutcomeUnknown, dm_once, failure_reason
+from bot.slack_users import coachable_problem, fetch_user
+from handlers.common import Respond, body_team, int_or_none, is_own_member, reply
 from storage import queries
 from storage.db import session_scope
+
+log = logging.getLogger("coachbot.actions")
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -23,21 +28,28 @@ def register(app: App, ctx: AppContext) -> None:
             reply(respond, "That button doesn't carry a request I understand.")
             return
         rep = fetch_user(client, rep_id)
-        if rep is None:
+        if rep is None or not is_own_member(client, body, rep_id, team_id):
+            reply(respond, "Only people in this workspace can answer coaching requests here.")
             return
-        with session_scope(ctx.engine) as session:
+        with ctx.session() as session:
+            req = queries.find_request(session, team_id, request_id)
+            manager_id = req.manager_user_id if req else None
+        req_manager = fetch_user(client, manager_id) if accept and manager_id else None
+        if req_manager is not None and coachable_problem(req_manager, team_id):
             req_manager = None
-            if accept:
-                req = queries.get_request(session, team_id, request_id)
-                req_manager = fetch_user(client, req.manager_user_id) if req else None
+        with session_scope(ctx.engine) as session:
             decision = roster_service.decide_request(session, team_id, request_id, rep, req_manager, accept)
         if not decision.ok:
             reply(respond, decision.message)
             return
         respond(replace_original=True, **render.text_message(decision.message))
-        if decision.manager_user_id:  # best effort: the decision stands; the manager sees it in /coach team
+        if decision.manager_user_id:  # the decision stands; the manager also sees it in /coach team
             verb = "accepted" if accept else "declined"
-            try_dm(client, decision.manager_user_id, f"<@{rep_id}> {verb} your coaching request.")
+            message = render.text_message(f"<@{rep_id}> {verb} your coaching request.")
+            try:
+                dm_once(client, decision.manager_user_id, message, f"decision:{team_id}:{request_id}")
+            except (SlackApiError, OutcomeUnknown) as exc:
+                log.warning("decision not confirmed to the manager error=%s", failure_reason(exc))
 
     @app.action("manager_request_accept")
     def accept(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -13,26 +14,33 @@ from slack_sdk.errors import SlackApiError
 
 from bot import coaching_service as svc
 from bot import render_coaching as rc
+from bot.access import in_workspace
 from bot.context import AppContext
 from bot.home import refresh_home
+from bot.render import text_message
 from bot.schedule import local_today, zone_for
+from bot.slack_delivery import OutcomeUnknown, dm_once, failure_reason
+from bot.slack_users import fetch_user
 from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT, escape_mrkdwn, truncate
 from handlers.common import (
     Respond,
     body_team,
     int_or_none,
+    is_own_member,
     may_coach,
     reply,
     try_dm,
     view_metadata,
     view_value,
 )
-from handlers.diagnose import FORM_FAILED, NOT_YOUR_REP
+from handlers.diagnose import FORM_FAILED
 from storage import queries
 from storage.db import session_scope
 from storage.models import Person
 
+log = logging.getLogger("coachbot.checkins")
 PAUSE_MAX_DAYS = 180
+NOT_MAY_PAUSE = "Only the rep, their manager or a Coachbot admin can pause or resume a rep's practice nudges."
 CHECKIN_MAX = 20
 NOTE_MAX = 500
 COUNT_RE = re.compile(r"^\s*(-?\d+)\b\s*(.*)$", re.S)
@@ -40,6 +48,7 @@ COUNT_RE = re.compile(r"^\s*(-?\d+)\b\s*(.*)$", re.S)
 
 def register(app: App, ctx: AppContext) -> None:
     def log_and_answer(
+        body: dict[str, Any],
         team_id: str,
         user_id: str,
         commitment_id: int,
@@ -50,6 +59,9 @@ def register(app: App, ctx: AppContext) -> None:
         client: WebClient,
         container_ts: str | None = None,
     ) -> None:
+        if not is_own_member(client, body, user_id, team_id):
+            answer(respond, client, user_id, "Check-ins are for reps of this workspace.")
+            return
         with session_scope(ctx.engine) as session:
             result = svc.log_check_in(
                 session, team_id, commitment_id, user_id, count, note, source, ctx.clock(), ctx.settings.default_tz
@@ -93,6 +105,7 @@ def register(app: App, ctx: AppContext) -> None:
             reply(respond, "That button doesn't point at a commitment I know.")
             return
         log_and_answer(
+            body,
             body_team(body),
             body["user"]["id"],
             commitment_id,
@@ -148,7 +161,7 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         commitment_id = int_or_none(view_metadata(view).get("commitment"))
         if commitment_id is not None:
-            log_and_answer(body_team(body), body["user"]["id"], commitment_id, count, note, "note", None, client)
+            log_and_answer(body, body_team(body), body["user"]["id"], commitment_id, count, note, "note", None, client)
 
     @app.view("blocked")
     def on_blocked(ack: Any, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
@@ -159,6 +172,9 @@ def register(app: App, ctx: AppContext) -> None:
         ack()
         team_id, user_id = body_team(body), body["user"]["id"]
         commitment_id = int_or_none(view_metadata(view).get("commitment"))
+        if not is_own_member(client, body, user_id, team_id):
+            try_dm(client, user_id, "Check-ins are for reps of this workspace.")
+            return
         with session_scope(ctx.engine) as session:
             result = svc.log_check_in(
                 session,
@@ -175,12 +191,16 @@ def register(app: App, ctx: AppContext) -> None:
         if not result.ok or commitment is None:
             try_dm(client, user_id, result.message)
             return
-        try_dm(
-            client,
-            commitment.manager_user_id,
+        told = (
             f"<@{user_id}> is blocked on “{escape_mrkdwn(truncate(commitment.behavior, 200))}”: "
-            f"{escape_mrkdwn(reason)}",
+            f"{escape_mrkdwn(reason)}"
         )
+        try:
+            dm_once(client, commitment.manager_user_id, text_message(told), f"blocked:{team_id}:{result.check_in_id}")
+        except (SlackApiError, OutcomeUnknown) as exc:
+            log.warning("blocked reason not confirmed to the manager error=%s", failure_reason(exc))
+            try_dm(client, user_id, "I saved what's in the way, but I couldn't confirm your manager got it.")
+            return
         try_dm(client, user_id, "Thanks. I've told your manager what's in the way.")
 
     @app.view("reflection")
@@ -236,7 +256,7 @@ def register(app: App, ctx: AppContext) -> None:
         if len(active) > 1:
             reply(respond, rc.pick_commitment_message([(c.id or 0, c.behavior) for c in active], count, note))
             return
-        log_and_answer(team_id, user_id, active[0].id or 0, count, note, "command", respond, client)
+        log_and_answer(command, team_id, user_id, active[0].id or 0, count, note, "command", respond, client)
 
     @app.action("checkin_pick")
     def checkin_pick(ack: Any, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
@@ -251,7 +271,7 @@ def register(app: App, ctx: AppContext) -> None:
             reply(respond, f"The count must be a whole number from 1 to {CHECKIN_MAX}.")
             return
         log_and_answer(
-            body_team(body), body["user"]["id"], commitment_id, count, note[:NOTE_MAX], "command", respond, client
+            body, body_team(body), body["user"]["id"], commitment_id, count, note[:NOTE_MAX], "command", respond, client
         )
 
     @app.action("pause_open")
@@ -267,8 +287,8 @@ def register(app: App, ctx: AppContext) -> None:
         if person is None:
             reply(respond, f"<@{rep_id}> isn't on the Coachbot roster, so there is nothing to pause.")
             return
-        if caller != rep_id and not may_coach(ctx, client, caller, person):
-            reply(respond, NOT_YOUR_REP)
+        if caller != rep_id and not may_coach(ctx, client, caller, person, team_id):
+            reply(respond, NOT_MAY_PAUSE)
             return
         today = local_today(ctx.clock(), zone_for(person.tz, ctx.settings.default_tz))
         try:
@@ -303,11 +323,18 @@ def pause_problem(until: date | None, today: date) -> str | None:
 
 def apply_pause(ctx: AppContext, client: WebClient, team_id: str, caller: str, rep_id: str, until: date | None) -> str:
     """Pause or resume a rep's nudges (the rep, their manager or an admin); returns the answer."""
-    with session_scope(ctx.engine) as session:
+    with ctx.session() as session:
         person = queries.get_person(session, team_id, rep_id) if USER_ID_IN_TEXT.fullmatch(rep_id) else None
-        if person is None or (caller != rep_id and not may_coach(ctx, client, caller, person)):
-            return NOT_YOUR_REP
-        today = local_today(ctx.clock(), zone_for(person.tz, ctx.settings.default_tz))
+    if person is None:
+        return NOT_MAY_PAUSE
+    if caller == rep_id:
+        allowed = in_workspace(fetch_user(client, caller), team_id)
+    else:
+        allowed = may_coach(ctx, client, caller, person, team_id)
+    if not allowed:
+        return NOT_MAY_PAUSE
+    today = local_today(ctx.clock(), zone_for(person.tz, ctx.settings.default_tz))
+    with session_scope(ctx.engine) as session:
         svc.pause_nudges(session, team_id, rep_id, until, today)
     who = "your" if caller == rep_id else f"<@{rep_id}>'s"
     if until is None:

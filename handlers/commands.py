@@ -11,13 +11,15 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import render, roster_service
-from bot.access import NOT_ALLOWED, can_view_rep
+from bot.access import NOT_ALLOWED, can_view_rep, in_workspace, is_admin
 from bot.context import AppContext
 from bot.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
+from bot.slack_delivery import OutcomeUnknown, dm_once, failure_reason
+from bot.slack_users import fetch_user
 from bot.summary_service import SESSION_KINDS
 from bot.text import MAX_COMMAND_TEXT, escape_mrkdwn, parse_user_mention, truncate
 from handlers.checkins import apply_pause, pause_problem
-from handlers.common import Respond, caller_is_admin, reply, resolve_mention, send_dm, try_dm
+from handlers.common import Respond, caller_is_admin, reply, resolve_mention, try_dm
 from handlers.manager import log_coaching, manager_today, post_summary_now, set_channel
 from storage import queries
 from storage.db import session_scope
@@ -74,11 +76,14 @@ def show_profile(
         return
     with ctx.session() as session:
         person = queries.get_person(session, team_id, rep.id)
-        allowed = can_view_rep(caller, person, viewer_is_admin=False) or caller_is_admin(ctx, client, caller)
-        if not allowed:
-            reply(respond, NOT_ALLOWED)
-            return
         card = roster_service.load_wiring_card(session, team_id, rep.id)
+    me = fetch_user(client, caller)
+    allowed = in_workspace(me, team_id) and (
+        can_view_rep(caller, person, viewer_is_admin=False) or is_admin(ctx.settings, me, caller, team_id)
+    )
+    if not allowed:
+        reply(respond, NOT_ALLOWED)
+        return
     if card is None:
         reply(
             respond,
@@ -114,23 +119,28 @@ def request_rep(
         return
     with session_scope(ctx.engine) as session:
         person = queries.get_person(session, team_id, rep.id)
-        if person is not None and person.manager_user_id == caller:
-            reply(respond, f"You already coach <@{rep.id}>.")
-            return
-        outcome = roster_service.request_to_manage(session, team_id, manager, rep)
-        if not outcome.created:
-            reply(respond, f"You already asked <@{rep.id}>; they haven't answered yet.")
-            return
-        try:
-            send_dm(client, rep.id, render.manager_request_dm(outcome.request_id, caller, outcome.current_manager))
-        except SlackApiError as exc:
-            session.rollback()
-            reply(
-                respond,
-                f"I couldn't send <@{rep.id}> a direct message ({exc.response.get('error')}), "
-                "so I didn't create the request.",
-            )
-            return
+        already = person is not None and person.manager_user_id == caller
+        outcome = None if already else roster_service.request_to_manage(session, team_id, manager, rep)
+    if outcome is None:
+        reply(respond, f"You already coach <@{rep.id}>.")
+        return
+    if not outcome.created:
+        reply(respond, f"You already asked <@{rep.id}>; they haven't answered yet.")
+        return
+    message = render.manager_request_dm(outcome.request_id, caller, outcome.current_manager)
+    try:
+        dm_once(client, rep.id, message, f"request:{team_id}:{outcome.request_id}")
+    except SlackApiError as exc:
+        with session_scope(ctx.engine) as session:
+            roster_service.withdraw_request(session, team_id, outcome.request_id)
+        reply(
+            respond,
+            f"I couldn't send <@{rep.id}> a direct message ({failure_reason(exc)}), so I didn't create the request.",
+        )
+        return
+    except OutcomeUnknown:
+        reply(respond, f"I've asked <@{rep.id}>, but Slack did not confirm the message arrived. Check with them.")
+        return
     reply(respond, f"I've asked <@{rep.id}> to accept you as their manager. I'll let you know their answer.")
 
 
@@ -140,7 +150,7 @@ def assign_manager(
     if len(args) != 2:
         reply(respond, "Usage: `/coach assign @rep @manager` (admins only)")
         return
-    if not caller_is_admin(ctx, client, caller):
+    if not caller_is_admin(ctx, client, caller, team_id):
         reply(respond, "Only Coachbot admins can assign managers. Ask an admin, or use `/coach request @rep`.")
         return
     rep, problem = resolve_mention(client, args[0], team_id, who="The rep")
@@ -205,26 +215,26 @@ def workspace_settings(
         "Usage: `/coach settings`, `/coach settings nudge monday 09:00`, `/coach settings summary friday 16:00`, "
         "`/coach settings reminders on|off` (admins), or `/coach settings channel #private-channel`"
     )
-    if not caller_is_admin(ctx, client, caller):
+    if not caller_is_admin(ctx, client, caller, team_id):
         reply(respond, "Only Coachbot admins can see or change workspace settings.")
+        return
+    what = args[0].lower() if args else ""
+    weekday, moment = (parse_weekday(args[1]), parse_time_of_day(args[2])) if len(args) == 3 else (None, None)
+    if what in ("nudge", "summary") and len(args) == 3 and (weekday is None or moment is None):
+        reply(respond, f"I need a weekday and a 24-hour time, like `{what} monday 09:00`. {usage}")
+        return
+    reminders = what == "reminders" and len(args) == 2 and args[1].lower() in ("on", "off")
+    if args and not reminders and not (what in ("nudge", "summary") and len(args) == 3):
+        reply(respond, usage)
         return
     with session_scope(ctx.engine) as session:
         ws = queries.ensure_workspace(session, team_id)
-        what = args[0].lower() if args else ""
-        if what in ("nudge", "summary") and len(args) == 3:
-            weekday, moment = parse_weekday(args[1]), parse_time_of_day(args[2])
-            if weekday is None or moment is None:
-                reply(respond, f"I need a weekday and a 24-hour time, like `{what} monday 09:00`. {usage}")
-                return
-            if what == "nudge":
-                ws.nudge_weekday, (ws.nudge_hour, ws.nudge_minute) = weekday, moment
-            else:
-                ws.summary_weekday, (ws.summary_hour, ws.summary_minute) = weekday, moment
-        elif what == "reminders" and len(args) == 2 and args[1].lower() in ("on", "off"):
+        if weekday is not None and moment is not None and what == "nudge":
+            ws.nudge_weekday, (ws.nudge_hour, ws.nudge_minute) = weekday, moment
+        elif weekday is not None and moment is not None:
+            ws.summary_weekday, (ws.summary_hour, ws.summary_minute) = weekday, moment
+        elif reminders:
             ws.reminders_enabled = args[1].lower() == "on"
-        elif args:
-            reply(respond, usage)
-            return
         session.add(ws)
         summary = (
             f"Weekly practice nudges go out on *{WEEKDAYS[ws.nudge_weekday].capitalize()}* at "

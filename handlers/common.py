@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.access import user_is_admin
+from bot.access import in_workspace, is_admin, user_is_admin
 from bot.context import AppContext
 from bot.render import text_message
 from bot.slack_users import SlackUser, coachable_problem, fetch_user
@@ -38,15 +38,28 @@ def resolve_mention(
     return (None, problem) if problem else (user, None)
 
 
-def caller_is_admin(ctx: AppContext, client: WebClient, user_id: str) -> bool:
-    return user_is_admin(ctx.settings, client, user_id)
+def caller_is_admin(ctx: AppContext, client: WebClient, user_id: str, team_id: str) -> bool:
+    """Asks Slack: call it outside any database transaction."""
+    return user_is_admin(ctx.settings, client, user_id, team_id)
 
 
-def may_coach(ctx: AppContext, client: WebClient, caller: str, rep: Any) -> bool:
-    """The rep's manager or an admin may diagnose and prescribe (rep is a Person or None)."""
+def may_coach(ctx: AppContext, client: WebClient, caller: str, rep: Any, team_id: str) -> bool:
+    """The rep's manager or an admin, both of this workspace, may diagnose and prescribe (rep is a
+    Person or None). Asks Slack: call it outside any database transaction."""
+    user = fetch_user(client, caller)
+    if not in_workspace(user, team_id):
+        return False
     if rep is not None and rep.manager_user_id == caller:
         return True
-    return caller_is_admin(ctx, client, caller)
+    return is_admin(ctx.settings, user, caller, team_id)
+
+
+def is_own_member(client: WebClient, body: dict[str, Any], user_id: str, team_id: str) -> bool:
+    """The user's own team is this workspace: from the payload when it says (clicks, forms), else Slack."""
+    user = body.get("user")
+    if isinstance(user, dict) and isinstance(user.get("team_id"), str) and user.get("id") == user_id:
+        return user["team_id"] == team_id
+    return in_workspace(fetch_user(client, user_id), team_id)
 
 
 def send_dm(client: WebClient, user_id: str, message: dict[str, Any]) -> tuple[str, str]:

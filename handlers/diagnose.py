@@ -18,10 +18,11 @@ from slack_sdk.errors import SlackApiError
 from bot import coaching_service as svc
 from bot import render_coaching as rc
 from bot import roster_service
-from bot.coaching import check_commitment, check_evidence
+from bot.coaching import CommitmentDraft, check_commitment, check_evidence
 from bot.context import AppContext
 from bot.home import refresh_home
 from bot.playbook import CAUSES
+from bot.slack_delivery import UNKNOWN_OUTCOME, OutcomeUnknown, dm_once, failure_reason
 from bot.slack_users import SlackUser, coachable_problem, fetch_user
 from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT
 from handlers.common import (
@@ -31,7 +32,6 @@ from handlers.common import (
     may_coach,
     reply,
     resolve_mention,
-    send_dm,
     try_dm,
     view_metadata,
     view_value,
@@ -58,10 +58,93 @@ def rep_for_submission(
         return None
     with ctx.session() as session:
         person = queries.get_person(session, team_id, rep_id)
-    if not may_coach(ctx, client, caller, person):
+    if not may_coach(ctx, client, caller, person, team_id):
         try_dm(client, caller, NOT_YOUR_REP)
         return None
     return rep
+
+
+def prescribe_and_send(
+    ctx: AppContext,
+    client: WebClient,
+    team_id: str,
+    caller: str,
+    diagnosis_id: int,
+    draft: CommitmentDraft,
+    confirm_replace: bool,
+    view: dict[str, Any],
+    body: dict[str, Any],
+) -> str | None:
+    """Draft the commitment, DM the rep (outside any transaction), then activate it; returns the
+    answer for the manager (None for a repeated form)."""
+    with ctx.session() as session:
+        diagnosis = svc.get_diagnosis(session, team_id, diagnosis_id)
+        person = session.get(Person, diagnosis.person_id) if diagnosis else None
+    if diagnosis is None or person is None or person.team_id != team_id:
+        return "I couldn't find that diagnosis any more, so nothing was sent."
+    rep_id = person.slack_user_id
+    if not may_coach(ctx, client, caller, person, team_id):
+        return NOT_YOUR_REP
+    if problem := coachable_problem(fetch_user(client, rep_id), team_id, f"<@{rep_id}>"):
+        return f"Nothing was sent: {problem}"
+    now = ctx.clock()
+    with session_scope(ctx.engine) as session:
+        result = svc.prescribe(
+            session,
+            team_id,
+            diagnosis,
+            caller,
+            draft,
+            now.date(),
+            confirm_replace,
+            submission_key=str(view.get("id") or body.get("trigger_id")),
+            now=now,
+        )
+        wiring, _ = svc.wiring_of(session, team_id, person)
+    if result.status == "duplicate":
+        return None
+    if result.status == "needs_confirmation":
+        return (
+            f"<@{rep_id}> got another active commitment for this gap while the form was open. "
+            "Nothing was changed; prescribe again to replace it."
+        )
+    commitment = result.commitment
+    assert commitment is not None and commitment.id is not None
+    archetype = ctx.playbook.archetypes.get(wiring.archetype or "")
+    gap_spec = ctx.playbook.gaps.get(commitment.gap)
+    message = rc.commitment_dm(
+        commitment,
+        caller,
+        archetype.first_practice_step if archetype else None,
+        gap_spec.drill_for(wiring.archetype) if gap_spec else None,
+        0,
+        ctx.playbook,
+    )
+    channel: str | None = None
+    ts: str | None = None
+    unconfirmed = ""
+    try:
+        channel, ts = dm_once(client, rep_id, message, f"commitment:{team_id}:{commitment.id}")
+    except SlackApiError as exc:
+        with session_scope(ctx.engine) as session:
+            svc.discard_draft(session, team_id, commitment.id)
+        return (
+            f"I couldn't send <@{rep_id}> a direct message ({failure_reason(exc)}), so the commitment was not created."
+        )
+    except OutcomeUnknown as exc:
+        log.warning("commitment DM unconfirmed team=%s commitment=%s error=%s", team_id, commitment.id, exc.reason)
+        unconfirmed = " Slack did not confirm that the message arrived, so check with them that they have it."
+    with session_scope(ctx.engine) as session:
+        replaced = svc.activate(session, team_id, commitment.id, channel, ts, ctx.clock())
+    link = ""
+    if channel and ts:
+        with contextlib.suppress(SlackApiError, *UNKNOWN_OUTCOME):
+            link = client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or ""
+    refresh_home(ctx, client, team_id, rep_id)
+    refresh_home(ctx, client, team_id, caller)
+    was = " It replaces the previous commitment for this gap." if replaced else ""
+    opened = f" <{link}|Open the message>" if link else ""
+    return f"Sent to <@{rep_id}>: {draft.target_count}× by {commitment.ends_on.isoformat()}.{was}{opened}{unconfirmed}"
 
 
 def register(app: App, ctx: AppContext) -> None:
@@ -87,9 +170,10 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with ctx.session() as session:
             person = queries.get_person(session, team_id, rep.id)
-            if not may_coach(ctx, client, caller, person):
-                reply(respond, NOT_YOUR_REP)
-                return
+        if not may_coach(ctx, client, caller, person, team_id):
+            reply(respond, NOT_YOUR_REP)
+            return
+        with ctx.session() as session:
             card = roster_service.load_wiring_card(session, team_id, rep.id)
             history = svc.recent_history(session, team_id, person.id, ctx.playbook) if person and person.id else []
         view = rc.diagnose_modal(rep.id, card, history, ctx.playbook, ctx.clock().date(), note)
@@ -135,10 +219,12 @@ def register(app: App, ctx: AppContext) -> None:
         if not result.created:
             return  # the same form submitted twice: the first submit already sent the brief
         assert result.diagnosis.id is not None
-        if not try_dm(
-            client, caller, rc.brief_message(rep.id, result.brief, result.diagnosis.id, evidence, has_profile)
-        ):
-            log.error("brief not delivered team=%s diagnosis=%s", team_id, result.diagnosis.id)
+        brief = rc.brief_message(rep.id, result.brief, result.diagnosis.id, evidence, has_profile)
+        try:
+            dm_once(client, caller, brief, f"brief:{team_id}:{result.diagnosis.id}")
+        except (SlackApiError, OutcomeUnknown) as exc:
+            reason = failure_reason(exc)
+            log.error("brief not delivered team=%s diagnosis=%s error=%s", team_id, result.diagnosis.id, reason)
 
     @app.action("prescribe_open")
     def prescribe_open(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -148,12 +234,13 @@ def register(app: App, ctx: AppContext) -> None:
         with ctx.session() as session:
             diagnosis = svc.get_diagnosis(session, team_id, diagnosis_id) if diagnosis_id else None
             person = session.get(Person, diagnosis.person_id) if diagnosis else None
-            if diagnosis is None or person is None or person.team_id != team_id:
-                reply(respond, "I couldn't find that diagnosis any more.")
-                return
-            if not may_coach(ctx, client, caller, person):
-                reply(respond, NOT_YOUR_REP)
-                return
+        if diagnosis is None or person is None or person.team_id != team_id:
+            reply(respond, "I couldn't find that diagnosis any more.")
+            return
+        if not may_coach(ctx, client, caller, person, team_id):
+            reply(respond, NOT_YOUR_REP)
+            return
+        with ctx.session() as session:
             assert person.id is not None
             gap = diagnosis.gap or svc.GENERAL_GAP
             current = svc.active_commitment(session, team_id, person.id, gap)
@@ -196,81 +283,10 @@ def register(app: App, ctx: AppContext) -> None:
             return
         ack()
         team_id, caller = body_team(body), body["user"]["id"]
-        today = ctx.clock().date()
-        with session_scope(ctx.engine) as session:
-            diagnosis = svc.get_diagnosis(session, team_id, diagnosis_id)
-            person = session.get(Person, diagnosis.person_id) if diagnosis else None
-            if diagnosis is None or person is None or person.team_id != team_id:
-                try_dm(client, caller, "I couldn't find that diagnosis any more, so nothing was sent.")
-                return
-            if not may_coach(ctx, client, caller, person):
-                try_dm(client, caller, NOT_YOUR_REP)
-                return
-            rep = fetch_user(client, person.slack_user_id)
-            if problem := coachable_problem(rep, team_id, f"<@{person.slack_user_id}>"):
-                try_dm(client, caller, f"Nothing was sent: {problem}")
-                return
-            result = svc.prescribe(
-                session,
-                team_id,
-                diagnosis,
-                caller,
-                draft,
-                today,
-                has_confirm and confirmed,
-                submission_key=str(view.get("id") or body.get("trigger_id")),
-                now=ctx.clock(),
-            )
-            if result.status == "duplicate":
-                return
-            if result.status == "needs_confirmation":
-                session.rollback()
-                try_dm(
-                    client,
-                    caller,
-                    f"<@{person.slack_user_id}> got another active commitment for this gap "
-                    "while the form was open. Nothing was changed; prescribe again to replace it.",
-                )
-                return
-            commitment = result.commitment
-            assert commitment is not None
-            wiring, _ = svc.wiring_of(session, team_id, person)
-            archetype = ctx.playbook.archetypes.get(wiring.archetype or "")
-            gap_spec = ctx.playbook.gaps.get(commitment.gap)
-            message = rc.commitment_dm(
-                commitment,
-                caller,
-                archetype.first_practice_step if archetype else None,
-                gap_spec.drill_for(wiring.archetype) if gap_spec else None,
-                0,
-                ctx.playbook,
-            )
-            try:
-                channel, ts = send_dm(client, person.slack_user_id, message)
-            except SlackApiError as exc:
-                session.rollback()
-                try_dm(
-                    client,
-                    caller,
-                    f"I couldn't send <@{person.slack_user_id}> a direct message "
-                    f"({exc.response.get('error')}), so the commitment was not created.",
-                )
-                return
-            commitment.dm_channel, commitment.dm_ts = channel, ts
-            session.add(commitment)
-        link = ""
-        with contextlib.suppress(SlackApiError):
-            link = client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or ""
-        refresh_home(ctx, client, team_id, person.slack_user_id)
-        refresh_home(ctx, client, team_id, caller)
-        replaced = " It replaces the previous commitment for this gap." if result.replaced else ""
-        opened = f" <{link}|Open the message>" if link else ""
-        try_dm(
-            client,
-            caller,
-            f"Sent to <@{person.slack_user_id}>: {draft.target_count}× by "
-            f"{commitment.ends_on.isoformat()}.{replaced}{opened}",
-        )
+        confirm = has_confirm and confirmed
+        outcome = prescribe_and_send(ctx, client, team_id, caller, diagnosis_id, draft, confirm, view, body)
+        if outcome is not None:
+            try_dm(client, caller, outcome)
 
     @app.action("profile_open")
     def profile_open(ack: Any, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -282,7 +298,7 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with ctx.session() as session:
             person = queries.get_person(session, team_id, rep_id)
-        if not may_coach(ctx, client, caller, person):
+        if not may_coach(ctx, client, caller, person, team_id):
             reply(respond, NOT_YOUR_REP)
             return
         try:

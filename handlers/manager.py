@@ -16,6 +16,8 @@ from bot import render_coaching as rc
 from bot import render_manager as rm
 from bot import roster_service
 from bot import summary_service as summaries
+from bot.access import in_workspace, is_admin
+from bot.blocks import context as context_block
 from bot.context import AppContext
 from bot.home import publish_home, refresh_home
 from bot.schedule import local_today, parse_time_of_day, zone_for
@@ -33,7 +35,7 @@ from storage import queries
 from storage.db import session_scope
 
 log = logging.getLogger("coachbot.manager")
-CHANNEL_RE = re.compile(r"^<#([CGD][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+CHANNEL_RE = re.compile(r"^<#([A-Z][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 
 
 def manager_today(ctx: AppContext, team_id: str, user_id: str) -> date:
@@ -59,17 +61,23 @@ def log_coaching(
     assert kind is not None and minutes is not None
     if day > manager_today(ctx, team_id, caller):
         return "That date is in the future. Log sessions once they have happened."
-    admin = None
+    unique = list(dict.fromkeys(rep_ids))
+    with ctx.session() as session:
+        found = {rep_id: queries.get_person(session, team_id, rep_id) for rep_id in unique}
+    me = fetch_user(client, caller)
+    if not in_workspace(me, team_id):
+        return "Only managers of this workspace can log coaching time here."
+    admin: bool | None = None
+    for rep_id, person in found.items():
+        if person is None or person.manager_user_id != caller:
+            admin = is_admin(ctx.settings, me, caller, team_id) if admin is None else admin
+            if person is None or not admin:
+                return f"<@{rep_id}> isn't one of your reps, so I didn't log anything."
     with session_scope(ctx.engine) as session:
-        people = []
-        for rep_id in dict.fromkeys(rep_ids):
-            person = queries.get_person(session, team_id, rep_id)
-            if person is None or person.manager_user_id != caller:
-                admin = caller_is_admin(ctx, client, caller) if admin is None else admin
-                if person is None or not admin:
-                    return f"<@{rep_id}> isn't one of your reps, so I didn't log anything."
-            people.append(person)
-        logged = summaries.log_session(session, team_id, caller, kind, minutes, people, day, note)
+        people = [queries.get_person(session, team_id, rep_id) for rep_id in unique]
+        if any(p is None for p in people):
+            return "One of those reps just left the roster, so I didn't log anything."
+        logged = summaries.log_session(session, team_id, caller, kind, minutes, [p for p in people if p], day, note)
     names = ", ".join(f"<@{r}>" for r in logged.reps)
     return f"Logged a {minutes}-minute {summaries.KIND_NAMES[kind]} with {names} on {day.isoformat()}."
 
@@ -81,18 +89,30 @@ def post_summary_now(ctx: AppContext, client: WebClient, team_id: str, manager_i
         channel = summaries.summary_channel(session, team_id, manager_id)
     if messages is None:
         return "You don't have any reps in Coachbot yet, so there is nothing to summarize."
+    if channel:
+        try:
+            summaries.post_messages(client, channel, messages)
+            return f"Posted your summary to <#{channel}>."
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if error not in summaries.CHANNEL_GONE:
+                return f"I couldn't post the summary ({error})."
+            note = f"I couldn't post your summary to <#{channel}> ({error}), so here it is in a DM."
+            messages[0] = {**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}
     try:
-        target = channel or client.conversations_open(users=manager_id)["channel"]["id"]
+        target = client.conversations_open(users=manager_id)["channel"]["id"]
         summaries.post_messages(client, target, messages)
     except SlackApiError as exc:
         return f"I couldn't post the summary ({exc.response.get('error')})."
-    return f"Posted your summary to <#{channel}>." if channel else "Sent your summary to you by DM."
+    if channel:
+        return f"I couldn't post to <#{channel}> (I may have been removed), so I sent your summary by DM."
+    return "Sent your summary to you by DM."
 
 
 def set_channel(
     ctx: AppContext, client: WebClient, team_id: str, caller: str, channel_token: str, manager_id: str
 ) -> str:
-    if manager_id != caller and not caller_is_admin(ctx, client, caller):
+    if manager_id != caller and not caller_is_admin(ctx, client, caller, team_id):
         return "Only admins can set another manager's summary channel."
     if channel_token.lower() in ("dm", "none", "off"):
         with session_scope(ctx.engine) as session:
@@ -133,9 +153,10 @@ def register(app: App, ctx: AppContext) -> None:
             return
         with ctx.session() as session:
             person = queries.get_person(session, team_id, rep_id)
-            if not may_coach(ctx, client, caller, person):
-                ack(response_action="errors", errors={"rep": NOT_YOUR_REP})
-                return
+        if not may_coach(ctx, client, caller, person, team_id):
+            ack(response_action="errors", errors={"rep": NOT_YOUR_REP})
+            return
+        with ctx.session() as session:
             card = roster_service.load_wiring_card(session, team_id, rep_id)
             history = svc.recent_history(session, team_id, person.id, ctx.playbook) if person and person.id else []
         ack(response_action="update", view=rc.diagnose_modal(rep_id, card, history, ctx.playbook, ctx.clock().date()))
@@ -213,7 +234,7 @@ def register(app: App, ctx: AppContext) -> None:
     def home_settings(ack: Any, body: dict[str, Any], client: WebClient) -> None:
         ack()
         team_id, caller = body_team(body), body["user"]["id"]
-        if not caller_is_admin(ctx, client, caller):
+        if not caller_is_admin(ctx, client, caller, team_id):
             try_dm(client, caller, "Only Coachbot admins can change workspace settings.")
             return
         with session_scope(ctx.engine) as session:
@@ -240,7 +261,7 @@ def register(app: App, ctx: AppContext) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        if not caller_is_admin(ctx, client, caller):
+        if not caller_is_admin(ctx, client, caller, team_id):
             try_dm(client, caller, "Only Coachbot admins can change workspace settings.")
             return
         with session_scope(ctx.engine) as session:

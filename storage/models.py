@@ -167,6 +167,7 @@ class Commitment(SQLModel, table=True):
     closed_at: datetime | None = None
     cycle_number: int | None = None  # set at closeout: the how-many-th closed cycle on this gap
     reflection: str | None = Field(default=None, max_length=1000)
+    paused_days: int = 0  # days the window was extended by pauses (a resume gives back the unused ones)
 
 
 class CheckIn(SQLModel, table=True):

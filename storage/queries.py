@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from storage.models import ManagerRequest, Person, ProcessedDelivery, Seat, WiringProfile, Workspace
+from storage.models import ManagerRequest, Person, Seat, WiringProfile, Workspace
 
 
 def get_person(session: Session, team_id: str, user_id: str) -> Person | None:
@@ -125,19 +124,11 @@ def get_request(session: Session, team_id: str, request_id: int) -> ManagerReque
     ).first()
 
 
-def claim_delivery(engine_session_factory, team_id: str, key: str) -> bool:  # type: ignore[no-untyped-def]
-    """Record that a delivery was handled; False when it was already (Slack redelivered it).
-
-    Runs in its own short transaction so the unique constraint decides, even across processes.
-    """
-    with engine_session_factory() as session:
-        session.add(ProcessedDelivery(team_id=team_id, delivery_key=key[:128]))
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            return False
-    return True
+def find_request(session: Session, team_id: str, request_id: int) -> ManagerRequest | None:
+    """A read without a row lock (get_request locks the row for a decision)."""
+    return session.exec(
+        select(ManagerRequest).where(ManagerRequest.team_id == team_id, ManagerRequest.id == request_id)
+    ).first()
 
 
 def update_person_from_slack(session: Session, team_id: str, user_id: str, tz: str, name: str, deleted: bool) -> bool:

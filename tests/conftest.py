@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.playbook import load_playbook
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests import txn_guard
 from tests.harness import Harness
 from tests.pg_server import PgServer, find_bin_dir
 from tests.slack_fake import SlackFakeServer
@@ -40,6 +41,16 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.section("fault suite counts")
         for line in FAULT_REPORT:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def no_slack_call_inside_a_transaction() -> Iterator[None]:
+    """Every test also checks the promise: no Slack call while a database transaction is open."""
+    txn_guard.install()
+    txn_guard.reset()
+    yield
+    found = txn_guard.reset()
+    assert not found, f"{len(found)} Slack call(s) inside a database transaction; the first:\n{found[0]}"
 
 
 _PG_SERVER: list[PgServer] = []
@@ -123,6 +134,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
 def engine(database_url: str):  # type: ignore[no-untyped-def]
     eng = make_engine(database_url)
     upgrade(eng)
+    txn_guard.watch(eng)
     yield eng
     eng.dispose()
 
@@ -169,7 +181,7 @@ def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-0000-secret-token")
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
     monkeypatch.setenv("DATABASE_URL", database_url)
-    for var in ("COACHBOT_PLAYBOOK", "COACHBOT_ADMINS", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+    for var in ("COACHBOT_PLAYBOOK", "COACHBOT_ADMINS", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "COACHBOT_HOME"):
         monkeypatch.delenv(var, raising=False)
 
     def run(*args: str) -> tuple[int, str, str]:

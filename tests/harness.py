@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -13,7 +15,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
 from waitress.server import create_server
 
@@ -91,21 +92,35 @@ class Harness:
             listener_executor=self.executor,
             work_executor=self.executor,
         )
-        self.server = create_server(make_wsgi_app(self.app, engine), host="127.0.0.1", port=0, threads=4)
+        wsgi = make_wsgi_app(self.app, engine, SIGNING_SECRET)
+        self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.fake.reset_calls()  # Bolt's auth.test at start-up is not part of any test
 
     def close(self) -> None:
+        """Stop in an order with no race: listeners, then waitress's request threads, then its loop.
+
+        A waitress request thread pulls the loop's trigger (a pipe) once more *after* the client
+        already has the whole response. Closing the loop first (and with it the trigger's pipe) let a
+        late thread write to a closed descriptor: `OSError: [Errno 9] Bad file descriptor`, or worse, to
+        a descriptor number that something else had been given in the meantime. So the request
+        threads are joined first; only then is the loop told to close everything, from inside itself.
+        """
         self.executor.drain()
+        dispatcher = self.server.task_dispatcher
+        dispatcher.shutdown(cancel_pending=False, timeout=60)
+        if dispatcher.threads:
+            raise AssertionError(f"{len(dispatcher.threads)} waitress request thread(s) did not finish in 60 s")
 
         def stop_inside_the_loop() -> None:  # closing from this thread would race the loop's select()
             wasyncore.close_all(self.server._map)
 
         self.server.trigger.pull_trigger(stop_inside_the_loop)
-        self.thread.join(timeout=5)
-        self.server.task_dispatcher.shutdown()
+        self.thread.join(timeout=60)
+        if self.thread.is_alive():
+            raise AssertionError("the waitress loop did not stop in 60 s")
         self.executor.shutdown(wait=True)
 
     # --- raw HTTP -------------------------------------------------------------------------------
@@ -120,7 +135,8 @@ class Harness:
         sign_body: bytes | None = None,
     ) -> HttpResult:
         ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=sign_body or body)
+        signed = sign_body or body  # signed as bytes: a body need not be valid UTF-8 to be signed
+        signature = "v0=" + hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + signed, hashlib.sha256).hexdigest()
         req = urllib.request.Request(self.url + "/slack/events", data=body, method="POST")
         req.add_header("Content-Type", content_type)
         req.add_header("X-Slack-Request-Timestamp", ts)
@@ -176,6 +192,20 @@ class Harness:
         extra: dict[str, Any] | None = None,
         message_ts: str = "1.000",
     ) -> HttpResult:
+        body = self.action_body(user, action_id, value, team_id, channel, extra, message_ts)
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def action_body(
+        self,
+        user: str,
+        action_id: str,
+        value: str = "",
+        team_id: str | None = None,
+        channel: str | None = None,
+        extra: dict[str, Any] | None = None,
+        message_ts: str = "1.000",
+    ) -> bytes:
+        """A click as Slack sends it (post the same bytes twice for a replay)."""
         payload = {
             "type": "block_actions",
             "team": {"id": team_id or self.fake.team_id},
@@ -196,7 +226,7 @@ class Harness:
             ],
             **(extra or {}),
         }
-        return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+        return urlencode({"payload": json.dumps(payload)}).encode()
 
     def submit(
         self,
@@ -207,6 +237,17 @@ class Harness:
         team_id: str | None = None,
     ) -> HttpResult:
         """Submit a modal as Slack would: the opened view plus the state of its inputs."""
+        body = self.submit_body(user, view, values, view_id, team_id)
+        return self.post(body, "application/x-www-form-urlencoded")
+
+    def submit_body(
+        self,
+        user: str,
+        view: dict[str, Any],
+        values: dict[str, dict[str, Any]],
+        view_id: str | None = None,
+        team_id: str | None = None,
+    ) -> bytes:
         team = team_id or self.fake.team_id
         payload = {
             "type": "view_submission",
@@ -219,9 +260,10 @@ class Harness:
                 "id": view_id or f"V{time.monotonic_ns()}",
                 "team_id": team,
                 "state": {"values": {block: {"value": state} for block, state in values.items()}},
+                "hash": view.get("hash") or "1700000000.abc",
             },
         }
-        return self.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded")
+        return urlencode({"payload": json.dumps(payload)}).encode()
 
     def event(
         self, event: dict[str, Any], event_id: str = "Ev1", retry: int | None = None, team_id: str | None = None

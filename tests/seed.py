@@ -68,6 +68,10 @@ def commitment(  # type: ignore[no-untyped-def]
             now=datetime.combine(starts_on, time(12), tzinfo=UTC),
         )
         assert made.commitment is not None and made.commitment.id is not None
+        # As after the rep's DM went out (handlers.diagnose.prescribe_and_send).
+        svc.activate(
+            session, rep.team_id, made.commitment.id, None, None, datetime.combine(starts_on, time(12), tzinfo=UTC)
+        )
         return made.commitment.id
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ class Failure:
     retry_after: int | None = None
     times: int = 1
     delay: float = 0.0  # with status 200 and no error: Slack accepts the call but answers this late
+    after: bool = False  # Slack acts on the call (posts the message), then the answer is lost: `status`, or a reset
 
 
 @dataclass
@@ -105,6 +107,11 @@ class SlackFake:
         """The call succeeds at Slack (recorded, posted) but the answer arrives after `seconds`."""
         self.failures.append(Failure(method, delay=seconds, times=times))
 
+    def lose_answer(self, method: str, *, status: int = 500, times: int = 1) -> None:
+        """Slack does the call (the message is posted) but the answer is lost: a 5xx, or with status
+        0 the connection is reset before any answer."""
+        self.failures.append(Failure(method, status=status, after=True, times=times))
+
     def fail_next(
         self,
         method: str,
@@ -153,6 +160,11 @@ class SlackFake:
 
     def handle(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         failure = self._scripted_failure(method)
+        if failure is not None and failure.after:
+            with self.lock:
+                self.calls.append(Call(method, args))
+            self._answer(method, args)
+            return failure.status, {}, {"ok": False, "error": "answer_lost"}
         if failure is not None and failure.delay:
             with self.lock:
                 self.calls.append(Call(method, args))
@@ -294,6 +306,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         method = path[len("/api/") :]
         status, headers, body = self.fake.handle(method, args)
+        if status == 0:  # the connection drops before any answer
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self._reply(status, headers, body)
 
 

@@ -68,9 +68,29 @@ def test_config_admin_sees_any_card(slack, database_url, engine, playbook, impor
     try:
         h.command(STRANGER, f"profile <@{REP}>")
         assert "Wiring card: Riley" in h.fake.responses()[-1].text_dump()
-        assert not h.fake.calls_to("users.info") or all(
-            c.args.get("user") != STRANGER for c in h.fake.calls_to("users.info")
-        )
+    finally:
+        h.close()
+
+
+def test_admins_of_another_workspace_are_not_admins_here(slack, database_url, engine, playbook, import_csv):  # type: ignore[no-untyped-def]
+    """Slack Connect and Grid siblings deliver users of other orgs: their admin flags (or a listing in
+    COACHBOT_ADMINS) count only when the user's own team is this workspace."""
+    from tests.harness import Harness
+
+    import_csv(*STANDARD_ROWS)
+    slack.fake.add_user("UOUTSIDEADMIN", "Olga", team_id="T0OTHER", is_admin=True)
+    h = Harness(slack, database_url, engine, playbook, admins=frozenset({"UFOREIGN"}))
+    try:
+        for outsider in ("UOUTSIDEADMIN", "UFOREIGN"):
+            h.command(outsider, f"profile <@{REP}>")
+            assert "Wiring card" not in h.fake.last_response_text()
+            h.command(outsider, "settings reminders off")
+            assert "Only Coachbot admins" in h.fake.last_response_text()
+            h.command(outsider, f"assign <@{REP2}> <@{outsider}>")
+            assert "Only Coachbot admins" in h.fake.last_response_text()
+        with Session(engine) as s:
+            assert queries.get_workspace(s, "T0TEAM").reminders_enabled is True
+            assert queries.get_person(s, "T0TEAM", REP2).manager_user_id == MANAGER
     finally:
         h.close()
 

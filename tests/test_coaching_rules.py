@@ -13,7 +13,7 @@ from bot import render_coaching as rc
 from bot.block_limits import check_message, check_view
 from bot.coaching import RepWiring, build_brief, check_commitment
 from bot.coaching_service import HistoryItem
-from bot.playbook import CAUSES, load_playbook
+from bot.playbook import CAUSES, load_playbook, with_article
 from bot.render import WiringCard
 
 DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook_default.yml"
@@ -53,7 +53,10 @@ def test_every_archetype_and_cause_has_a_full_brief_within_limits(any_playbook):
             )
             brief = build_brief(pb, cause, wiring, gap=next(iter(pb.gaps)), drag=None)
             assert brief.hypothesis and brief.opening_question and brief.move and brief.cause_name
-            assert (brief.drill is not None) == (cause == "coaching_gap")
+            # every deal-killer is flagged here, so a skill pick becomes a seat conversation without a drill
+            assert brief.drill is None
+            if cause in ("coaching_gap", "seat_fit"):
+                assert brief.next_step == "seat_conversation"
             assert (brief.escalate_to != []) == (cause == "environmental_drag")
             msg = rc.brief_message("U1", brief, 1, "e" * 5000, has_profile=arch is not None)
             assert check_message(msg) == [], (arch, cause)
@@ -65,13 +68,81 @@ def test_pushback_rules(playbook):  # type: ignore[no-untyped-def]
     flagged = RepWiring("engine", "engine", ("ethical_flexibility",), ())
     resistant = RepWiring("engine", "engine", ("coaching_resistance",), ())
     assert build_brief(playbook, "coaching_gap", fits).pushback == []
-    assert "wired as Root but the seat needs Engine" in build_brief(playbook, "coaching_gap", mismatch).pushback[0]
+    mismatch_brief = build_brief(playbook, "coaching_gap", mismatch)
+    assert "wired as a Root, but the seat needs an Engine" in mismatch_brief.pushback[0]
     assert "Ethical flexibility" in build_brief(playbook, "coaching_gap", flagged).pushback[0]
     # pushback is about picking "skill"; a seat-fit pick on a mismatched rep agrees with the data
     assert build_brief(playbook, "seat_fit", mismatch).pushback == []
-    resistant_brief = build_brief(playbook, "motivation", resistant)
+    resistant_brief = build_brief(playbook, "environmental_drag", resistant)
     assert resistant_brief.data_first and resistant_brief.opening_question == playbook.prompts.data_first_opening
     assert not build_brief(playbook, "coaching_gap", fits).data_first
+
+
+def _buttons(msg):  # type: ignore[no-untyped-def]
+    return [e for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+@pytest.mark.parametrize(
+    "wiring",
+    [
+        RepWiring("root", "engine", (), ("discovery",)),  # wiring does not fit the seat
+        RepWiring("engine", "engine", ("commission_breath",), ("discovery",)),  # a deal-killer is flagged
+    ],
+    ids=["seat_mismatch", "deal_killer"],
+)
+def test_pushed_back_skill_pick_leads_with_the_seat_conversation(playbook, wiring):  # type: ignore[no-untyped-def]
+    brief = build_brief(playbook, "coaching_gap", wiring, gap="discovery")
+    assert brief.pushback
+    assert brief.next_step == "seat_conversation" and brief.drill is None
+    assert brief.move == playbook.causes["seat_fit"].move and playbook.prompts.seat_conversation in brief.notes
+    assert brief.fallback_step == "prescribe"
+    msg = rc.brief_message("U1", brief, 7, "Pitched early on four calls", has_profile=True)
+    dump = str(msg)
+    assert "Drill to practise" not in dump and "Recommended move: a seat conversation" in dump
+    assert "seat conversation first" in msg["text"]
+    buttons = _buttons(msg)
+    assert buttons[0]["action_id"] == "brief_log_session" and buttons[0]["style"] == "primary"
+    assert "seat conversation" in buttons[0]["text"]["text"]
+    (prescribe,) = [b for b in buttons if b["action_id"] == "prescribe_open"]
+    assert "style" not in prescribe and prescribe["value"] == "7"  # still there, but not the main action
+    assert [b for b in buttons if b.get("style") == "primary"] == [buttons[0]]
+    assert check_message(msg) == []
+
+
+def test_skill_pick_that_fits_the_data_still_prescribes_with_a_drill(playbook):  # type: ignore[no-untyped-def]
+    brief = build_brief(playbook, "coaching_gap", RepWiring("engine", "engine", (), ("discovery",)), gap="discovery")
+    assert (brief.next_step, brief.fallback_step) == ("prescribe", None)
+    assert brief.drill == playbook.gaps["discovery"].drill_for("engine")
+    buttons = _buttons(rc.brief_message("U1", brief, 7, "Pitched early on four calls", has_profile=True))
+    assert buttons[0]["action_id"] == "prescribe_open" and buttons[0]["style"] == "primary"
+
+
+def test_data_first_opening_is_for_performance_conversations_only(playbook):  # type: ignore[no-untyped-def]
+    resistant = RepWiring("root", "root", ("coaching_resistance",), ())
+    for cause in ("coaching_gap", "seat_fit", "environmental_drag"):
+        brief = build_brief(playbook, cause, resistant)
+        assert brief.data_first and brief.opening_question == playbook.prompts.data_first_opening, cause
+    life = build_brief(playbook, "motivation", resistant)
+    assert not life.data_first
+    assert life.opening_question == playbook.causes["motivation"].brief_for("root").opening_question
+    dump = str(rc.brief_message("U1", life, 1, "Quiet for two weeks after a family move", has_profile=True))
+    assert "Open with the data" not in dump and "How are you doing, away from the number?" in dump
+
+
+def test_article_before_archetype_names(tmp_path):  # type: ignore[no-untyped-def]
+    assert [with_article(n) for n in ("Engine", "Root", "Grandmaster", "Architect", "oracle", "Hunter")] == [
+        "an Engine",
+        "a Root",
+        "a Grandmaster",
+        "an Architect",
+        "an oracle",
+        "a Hunter",
+    ]
+    custom = _custom_playbook(tmp_path)  # Hunter, Farmer, Architect, Closer
+    assert custom.archetype_with_article("architect") == "an Architect"
+    assert custom.archetype_with_article("farmer") == "a Farmer"
+    pushback = build_brief(custom, "coaching_gap", RepWiring("hunter", "architect")).pushback[0]
+    assert "wired as a Hunter, but the seat needs an Architect" in pushback
 
 
 def test_measurability(playbook):  # type: ignore[no-untyped-def]

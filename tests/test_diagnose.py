@@ -159,11 +159,16 @@ def test_skill_pick_against_the_data_gets_pushback_and_data_first_opening(h, eng
     (brief,) = _dms_to(h.fake, MANAGER)
     text = brief.text_dump()
     assert "Coaching brief: Coaching / skill gap" in text
-    assert "wired as Root but the seat needs Engine" in text
+    assert "wired as a Root, but the seat needs an Engine" in text
     assert "the assessment flags Coaching resistance" in text
     assert "Open with the data" in text and "What do you see in it?" in text
-    assert "Drill to practise" in text and "minute twelve" not in text  # Root's discovery drill, not Engine's
-    assert "prescribe_open" in text
+    # the data points at the seat: the seat conversation leads, no drill is offered as the fix,
+    # and prescribing stays available only as a secondary choice
+    assert "Recommended move: a seat conversation" in text and "conversation about fit" in text
+    assert "Drill to practise" not in text
+    buttons = [e for b in brief.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert (buttons[0]["action_id"], buttons[0].get("style")) == ("brief_log_session", "primary")
+    assert [b.get("style") for b in buttons if b["action_id"] == "prescribe_open"] == [None]
     assert "Pitched before minute five" in text  # the evidence as submitted, not the pre-filled note
     assert not any(c.args.get("channel") == "C0PUBLIC" for c in h.fake.calls)
 
@@ -174,6 +179,7 @@ def test_skill_pick_that_fits_the_data_gets_no_pushback(h, engine):  # type: ign
     assert d.pushback == []
     text = _dms_to(h.fake, MANAGER)[-1].text_dump()
     assert "Check the pick" not in text and "Open with the data" not in text and "prescribe_open" in text
+    assert "Drill to practise" in text
 
 
 def test_seat_fit_leads_to_a_seat_conversation_not_coaching(h):  # type: ignore[no-untyped-def]
@@ -181,6 +187,9 @@ def test_seat_fit_leads_to_a_seat_conversation_not_coaching(h):  # type: ignore[
     text = _dms_to(h.fake, MANAGER)[-1].text_dump()
     assert "This is not a coaching problem" in text and "Do not open a PIP" in text
     assert "prescribe_open" not in text and "conversation about fit" in text
+    assert "Open with the data" in text  # a performance conversation with a coaching-resistant rep
+    buttons = [e for b in _dms_to(h.fake, MANAGER)[-1].blocks if b["type"] == "actions" for e in b["elements"]]
+    assert (buttons[0]["action_id"], buttons[0].get("style")) == ("brief_log_session", "primary")
 
 
 def test_environmental_drag_names_whom_to_escalate_to_and_is_marked(h, engine):  # type: ignore[no-untyped-def]
@@ -195,6 +204,8 @@ def test_motivation_offers_a_pause_that_works(h, engine):  # type: ignore[no-unt
     diagnose(h, cause="motivation", gap=None)
     brief = _dms_to(h.fake, MANAGER)[-1]
     assert "patience" in brief.text_dump()
+    # coaching resistance is flagged, but a life event opens with the person, not the data
+    assert "Open with the data" not in brief.text_dump() and "How are you doing" in brief.text_dump()
     h.action(MANAGER, "pause_open", REP)
     view = opened_view(h.fake)
     assert view["callback_id"] == "pause"
@@ -406,7 +417,13 @@ def test_other_manager_cannot_open_prescribe(h):  # type: ignore[no-untyped-def]
     diagnose(h)
     opened = len(h.fake.calls_to("views.open"))
     brief = _dms_to(h.fake, MANAGER)[-1]
-    value = next(e["value"] for b in brief.blocks if b["type"] == "actions" for e in b["elements"])
+    value = next(
+        e["value"]
+        for b in brief.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "prescribe_open"
+    )
     h.action(OTHER_MANAGER, "prescribe_open", value)
     assert "Only a rep's manager" in h.fake.last_response_text()
     h.action(MANAGER, "prescribe_open", value, team_id="T0OTHER")

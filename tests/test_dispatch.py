@@ -327,7 +327,7 @@ def test_pause_skips_nudges_extends_the_window_and_resume_restores(harness, cli,
 def test_pause_permissions_and_bad_dates(harness, roster):  # type: ignore[no-untyped-def]
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 18, 0, tzinfo=UTC)
     harness.command(REP2, f"pause <@{REP}> 2026-11-20")
-    assert "Only a rep's manager" in harness.fake.last_response_text()
+    assert "Only the rep, their manager or a Coachbot admin can pause" in harness.fake.last_response_text()
     harness.command(REP, "pause 2026-11-01")
     assert "after today" in harness.fake.last_response_text()
     harness.command(REP, "pause tomorrow")

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+USAGE_HINT_MAX = 1000  # Slack's app manifest schema: slash_commands[].usage_hint maxLength
 
 
 def test_manifest_declares_what_the_code_uses():  # type: ignore[no-untyped-def]
@@ -39,3 +40,44 @@ def test_env_example_lists_every_setting():  # type: ignore[no-untyped-def]
     names = set(re.findall(r'get\("([A-Z_]+)"\)', (ROOT / "bot" / "settings.py").read_text()))
     example = (ROOT / ".env.example").read_text()
     assert names and all(n in example for n in names)
+
+
+def _coach_subcommands() -> set[str]:
+    """Every subcommand `/coach` dispatches on, read from the handler (`sub == "x"`, `sub in (...)`,
+    and `settings channel`)."""
+    source = (ROOT / "handlers" / "commands.py").read_text()
+    body = source[source.index("    def coach(") :]
+    body = body[: body.index("\ndef ")]
+    subs = set(re.findall(r'\bsub == "([a-z]+)"', body))
+    for group in re.findall(r"\bsub in \(([^)]*)\)", body):
+        subs |= set(re.findall(r'"([a-z]+)"', group))
+    if re.search(r'\brest\[0\]\.lower\(\) == "channel"', body):
+        subs.add("settings channel")
+    return subs
+
+
+def test_coach_usage_hint_lists_every_subcommand():  # type: ignore[no-untyped-def]
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    hint = next(c["usage_hint"] for c in manifest["features"]["slash_commands"] if c["command"] == "/coach")
+    subs = _coach_subcommands()
+    assert subs == {
+        "help",
+        "profile",
+        "team",
+        "request",
+        "assign",
+        "pause",
+        "resume",
+        "settings",
+        "settings channel",
+        "log",
+        "summary",
+    }
+    words = set(re.findall(r"[a-z]+", hint))
+    missing = sorted(s for s in subs if " " not in s and s not in words)
+    assert not missing, f"/coach usage_hint lacks {missing}"
+    assert re.search(r"settings \[?channel", hint), "/coach usage_hint lacks settings channel"
+    assert len(hint) <= 100  # Slack allows 1000, but the composer shows about one line of it
+    for command in manifest["features"]["slash_commands"]:
+        assert len(command.get("usage_hint", "")) <= USAGE_HINT_MAX
+        assert 1 <= len(command["description"]) <= 2000

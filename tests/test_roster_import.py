@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlmodel import Session, select
 
 from storage import queries
 from storage.models import Person, Seat, WiringProfile
-from tests.conftest import HEADER, MANAGER, REP, REP2, STANDARD_ROWS
+from tests.conftest import ADMIN, HEADER, MANAGER, OTHER_MANAGER, REP, REP2, STANDARD_ROWS, STRANGER
 
 
 def _counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
@@ -79,7 +80,8 @@ def test_one_bad_row_rejects_the_whole_file_listing_every_bad_row(cli, tmp_path,
     assert "coachability 101 is outside 0–100" in err and "drive 'abc' is not a whole number" in err
     assert "start_date '2026-13-01' is not a date" in err
     assert "row 3: rep UBOTUSER is a bot" in err
-    assert "row 4: rep nobody@example.com isn't a member" in err and "deal-killer trait 'greed'" in err
+    assert "row 4: rep nobody@example.com isn't a member" in err
+    assert "deal_killers 'greed' is not a deal-killer trait in the playbook" in err
     assert "row 5: rep appears again (first on row 1)" in err
     assert "row 6: rep UGONE has been deactivated" in err and "manager UFOREIGN belongs to another workspace" in err
     assert _counts(engine) == (0, 0, 0)
@@ -156,3 +158,133 @@ def test_shipped_example_file_imports(cli, slack, engine):  # type: ignore[no-un
     code, out, err = cli("import", str(example))
     assert code == 0, err
     assert _counts(engine)[1] == len(example.read_text().splitlines()) - 1
+
+
+def _rejected(cli, path: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    """The problem lines of a refused import (exit 1, no traceback)."""
+    code, out, err = cli("import", str(path))
+    assert code == 1, (out, err)
+    assert "Traceback" not in err and "nothing was changed" in err
+    return [line.strip() for line in err.splitlines()[1:]]
+
+
+def _person(rep: str, **cells: object) -> dict[str, object]:
+    return {"rep": rep, "archetype": "Root", "coachability": 50, "drive": 50, "resilience": 50, **cells}
+
+
+def test_deeply_nested_or_oversized_json_is_one_line_not_a_traceback(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 100_000 + "]" * 100_000)
+    assert _rejected(cli, nested) == ["the JSON is nested far too deeply; a roster is a list of flat objects"]
+    huge = tmp_path / "huge.json"
+    huge.write_text(json.dumps([_person(REP)]).replace('"drive": 50', '"drive": 5' + "0" * 5000))
+    assert _rejected(cli, huge) == ["the JSON holds a number too long to read"]
+    assert _counts(engine) == (0, 0, 0)
+
+
+def test_json_scores_must_be_whole_numbers_not_lists_booleans_or_fractions(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+    path = tmp_path / "scores.json"
+    rows = [
+        _person(REP, coachability=[50]),
+        _person(REP2, drive=50.5),
+        _person(STRANGER, resilience=True),
+        _person(OTHER_MANAGER, coachability={"score": 50}, drive=None),
+        _person([ADMIN], gaps=[["closing"]]),
+        _person(MANAGER, coachability="50", drive=60.0, resilience=" 70 "),  # fine: digits, a whole float
+    ]
+    path.write_text(json.dumps(rows))
+    problems = _rejected(cli, path)
+    assert problems == [
+        "row 1: coachability is a list, not a whole number from 0 to 100",
+        "row 2: drive '50.5' is not a whole number from 0 to 100",
+        "row 3: resilience is true/false, not a whole number from 0 to 100",
+        "row 4: coachability is an object, not a whole number from 0 to 100; drive is empty",
+        "row 5: rep is a list, not a single value; gaps must be names separated by ';' or a list of names, not a list",
+    ]
+    assert _counts(engine) == (0, 0, 0)
+    path.write_text(json.dumps([rows[-1]]))
+    code, _, err = cli("import", str(path))
+    assert code == 0, err
+    with Session(engine) as s:
+        person = queries.get_person(s, "T0TEAM", MANAGER)
+        profile = queries.latest_profile(s, "T0TEAM", person.id)
+    assert (profile.coachability, profile.drive, profile.resilience) == (50, 60, 70)
+
+
+def test_csv_scores_with_signs_underscores_or_fractions_are_refused(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+    path = tmp_path / "scores.csv"
+    path.write_text(f"rep,archetype,coachability,drive,resilience\n{REP},Root,1_0,+5,50.5\n{REP2},Root,50.0,007,\n")
+    assert _rejected(cli, path) == [
+        "row 1: coachability '1_0' is not a whole number from 0 to 100; "
+        "drive '+5' is not a whole number from 0 to 100; "
+        "resilience '50.5' is not a whole number from 0 to 100",
+        "row 2: resilience is empty",
+    ]
+
+
+def test_duplicate_columns_are_refused_in_one_line(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+    path = tmp_path / "dup.csv"
+    path.write_text(f"rep,archetype,coachability,drive,resilience,Drive \n{REP},Root,50,10,50,90\n")
+    assert _rejected(cli, path) == ["column(s) named more than once in the first line: drive; keep one of each"]
+    path = tmp_path / "dup.json"
+    path.write_text(
+        f'[{{"rep": "{REP}", "archetype": "Root", "coachability": 1, "drive": 1, "drive": 2, "resilience": 1}}]'
+    )
+    assert _rejected(cli, path) == ["column(s) named more than once in one object: drive; keep one of each"]
+    assert _counts(engine) == (0, 0, 0)
+
+
+def test_unreadable_csv_field_or_a_directory_is_refused_cleanly(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+    path = tmp_path / "big.csv"
+    path.write_text(f"rep,archetype,coachability,drive,resilience\n{REP},Root,50,50,50\n{REP2},{'x' * 200_000},1,2,3\n")
+    assert _rejected(cli, path) == ["CSV line 3 cannot be read (field larger than field limit (131072))"]
+    (tmp_path / "folder.csv").mkdir()
+    problems = _rejected(cli, tmp_path / "folder.csv")
+    assert len(problems) == 1 and "folder.csv: cannot be read" in problems[0]
+
+
+SECRETS = {
+    "bot": "xoxb-1234-secret",
+    "app": "xapp-1-A0123-4567-abcdef",
+    "user": "xoxp-99-leak",
+    "short": "xoxe-9",
+    "key": "9f8e7d6c5b4a39281706",
+    "email": "xoxb-77-hidden@example.com",
+    "long": "Grandmaster but really a much longer note than thirty characters",
+}
+
+
+def test_import_errors_never_echo_secret_looking_values(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+    path = tmp_path / "leaky.csv"
+    path.write_text(
+        "rep,archetype,coachability,drive,resilience,gaps,start_date\n"
+        f"{SECRETS['bot']},Root,50,50,50,,\n"
+        f"{REP},{SECRETS['app']},50,50,50,,\n"
+        f"{REP2},Root,50,{SECRETS['key']},50,{SECRETS['user']},{SECRETS['short']}\n"
+        f'{SECRETS["email"]},"{SECRETS["long"]}",50,50,50,Wizardry,\n'
+        f'{STRANGER},Root,50,50,50,,"2026-01-01\x1b[2J"\n'
+    )
+    problems = _rejected(cli, path)
+    text = "\n".join(problems)
+    for secret in SECRETS.values():
+        assert secret not in text, secret
+    for piece in ("1234", "A0123", "9f8e7d6c", "leak", "xoxe", "77-hidden", "much longer", "\x1b"):
+        assert piece not in text, piece
+    assert problems == [
+        "row 1: the rep value is neither a Slack user id (U…) nor an email",
+        "row 2: the archetype value is not in the playbook (Engine, Root, Grandmaster)",
+        "row 3: the drive value is not a whole number from 0 to 100; the gaps value is not a gap in the playbook; "
+        "the start_date value is not a date like 2026-01-31",
+        "row 4: the rep value isn't a member of this workspace as far as Slack tells me; "
+        "the archetype value is not in the playbook (Engine, Root, Grandmaster); "
+        "gaps 'Wizardry' is not a gap in the playbook",
+        "row 5: the start_date value is not a date like 2026-01-31",
+    ]
+
+
+def test_secret_looking_column_names_are_counted_not_shown(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+    path = tmp_path / "header.csv"
+    path.write_text(f"rep,archetype,coachability,drive,resilience,{SECRETS['bot']},notes\n{REP},Root,1,2,3,x,y\n")
+    problems = _rejected(cli, path)
+    assert len(problems) == 1 and problems[0].startswith("unknown column(s): notes, 1 more not shown (known: rep,")
+    assert SECRETS["bot"] not in problems[0]

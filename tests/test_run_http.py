@@ -108,7 +108,7 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engi
     finally:
         out = _stop(proc)
     assert "serving HTTP on 127.0.0.1" in out
-    assert "kind=command name=/coach help outcome=200" in out
+    assert "kind=command name=/coach outcome=200" in out
     assert BOT_TOKEN not in out and SIGNING_SECRET not in out
 
 

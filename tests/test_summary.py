@@ -12,10 +12,20 @@ from sqlmodel import Session, select
 
 from bot import coaching_service as svc
 from bot.block_limits import check_message
-from bot.team_data import load_team
-from bot.team_summary import build_summary, summary_messages
+from bot.team_data import RepData, TeamData, load_team
+from bot.team_summary import build_summary, pip_ready_gap, rep_line, stalled_gap, summary_messages
 from storage.db import session_scope
-from storage.models import CheckIn, CoachingSession, Commitment, Diagnosis, ScheduledMessage, SessionAttendee
+from storage.models import (
+    CheckIn,
+    CoachingSession,
+    Commitment,
+    Diagnosis,
+    Person,
+    ScheduledMessage,
+    Seat,
+    SessionAttendee,
+    WiringProfile,
+)
 from tests import seed
 from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, REP2, STRANGER
 from tests.harness import opened_view, sel, txt
@@ -117,11 +127,15 @@ def test_weekly_summary_matches_the_database(harness, cli, slack, engine, playbo
     assert "Weekly coaching summary" in json.dumps(text)
     # team lines: this week (Nov 7-13) closed rep2_b, rep1, rep3 -> 1 of 3 met; four weeks add rep2_a -> 1 of 4
     assert "Commitments met this week: *1 of 3* (33%) · last four weeks: 1 of 4 (25%)" in body
-    assert "Coaching time: *150 min* across 4 reps (baseline 240) · 1:1 40% / group 60%" in body
+    # the 45-minute group session with two reps is 45 minutes of the manager's time, not 90
+    assert (
+        "Coaching time: *105 min* of yours · reps got 150 min in all (baseline 240 for 4 reps) · "
+        "of your coaching time, 1:1 57% / group 43% (aim for about 70/30)"
+    ) in body
     assert f"No coaching logged this week: <@{REP4}>" in body
     # per rep
     rep1 = next(line for line in body.split("\n*<@") if line.startswith(f"{REP}>"))
-    assert "Root in a Engine seat :warning:" in rep1 and "day 13/90" in rep1
+    assert "Root in an Engine seat :warning:" in rep1 and "day 13/90" in rep1
     assert "no active commitment" in rep1 and "last cycle: met (3/3)" in rep1 and "coaching 60/60 min" in rep1
     rep2 = next(line for line in body.split("\n*<@") if line.startswith(f"{REP2}>"))
     assert "ramped" in rep2 and "1/3" in rep2 and "last cycle: missed (0/3)" in rep2
@@ -129,7 +143,8 @@ def test_weekly_summary_matches_the_database(harness, cli, slack, engine, playbo
     # flags, each with its reason
     assert f"*PIP readiness* <@{REP2}>: Asking for commitment coached for 2 cycles" in body
     assert f"*PIP readiness* <@{REP}>" not in body  # seat mismatch: a seat conversation, never a PIP
-    assert f"*Seat conversation* <@{REP}>: Root wiring in a Engine seat; deal-killer flags: Coaching resistance" in body
+    seat_flag = f"*Seat conversation* <@{REP}>: Root wiring in an Engine seat; deal-killer flags: Coaching resistance"
+    assert seat_flag in body
     assert (
         f"*Environmental drag* <@{REP4}>: Inbound leads for the region stopped on Nov 2 → escalate to "
         "the marketing or SDR leader who owns lead routing" in body
@@ -268,7 +283,7 @@ def test_home_tab_per_role(harness, slack, engine, playbook, team):  # type: ign
     assert "Your practice" in rep_home and "checkin_log" in rep_home and "Your team" not in rep_home
     mgr_home = home(MANAGER)
     assert "Your team (4)" in mgr_home and "home_diagnose" in mgr_home and "Workspace settings" not in mgr_home
-    assert "Root in a Engine seat" in mgr_home
+    assert "Root in an Engine seat" in mgr_home
     admin_home = home(ADMIN)
     assert "Workspace settings (admins)" in admin_home and "Monday 09:00" in admin_home
     stranger = home(STRANGER)
@@ -422,3 +437,115 @@ def test_manager_sets_the_summary_channel_from_home(harness, slack, engine, team
     pick(None)
     with Session(engine) as s:
         assert summary_channel(s, "T0TEAM", MANAGER) is None
+
+
+# --- pure rules: PIP readiness, the 70/30 split, articles ------------------------------------------
+
+TODAY = date(2026, 11, 13)
+
+
+def _rep_data(  # type: ignore[no-untyped-def]
+    uid: str,
+    archetype: str = "engine",
+    seat: str = "engine",
+    killers: tuple[str, ...] = (),
+    missed_on: str | None = None,
+    cycles: int = 0,
+    individual: int = 0,
+    group: int = 0,
+):
+    person = Person(id=hash(uid) % 10_000, team_id="T0TEAM", slack_user_id=uid, display_name=uid)
+    profile = WiringProfile(
+        team_id="T0TEAM",
+        person_id=person.id,
+        version=1,
+        archetype=archetype,
+        coachability=60,
+        drive=60,
+        resilience=60,
+        deal_killers=list(killers),
+        gaps=[],
+    )
+    closed = [
+        Commitment(
+            id=i + 1,
+            team_id="T0TEAM",
+            person_id=person.id,
+            manager_user_id=MANAGER,
+            gap=missed_on or "general",
+            behavior="Dated next step proposed out loud at the end of every meeting",
+            target_count=3,
+            practice_format="drill",
+            evidence="logged in the CRM",
+            status="missed",
+            starts_on=TODAY - timedelta(days=7 * (cycles - i) + 7),
+            ends_on=TODAY - timedelta(days=7 * (cycles - i) + 1),
+            submission_key=f"{uid}-{i}",
+            closed_at=datetime.combine(TODAY - timedelta(days=7 * (cycles - i)), datetime.min.time(), tzinfo=UTC),
+        )
+        for i in range(cycles)
+    ]
+    return RepData(
+        person=person,
+        profile=profile,
+        seat=Seat(id=1, team_id="T0TEAM", name="Seat", archetype=seat),
+        closed=closed,
+        minutes_individual=individual,
+        minutes_group=group,
+    )
+
+
+def _team(reps, individual: int = 0, group: int = 0) -> TeamData:  # type: ignore[no-untyped-def]
+    return TeamData("T0TEAM", MANAGER, TODAY - timedelta(days=6), TODAY, reps, individual, group)
+
+
+def test_deal_killer_rep_is_never_pip_ready(playbook):  # type: ignore[no-untyped-def]
+    control = _rep_data("UCONTROL", missed_on="closing", cycles=3)
+    assert pip_ready_gap(control, playbook) == "closing"
+    for key in playbook.deal_killers:
+        rep = _rep_data("UFLAGGED", killers=(key,), missed_on="closing", cycles=3)
+        assert stalled_gap(rep) == "closing"  # the cycle count alone would say PIP
+        assert pip_ready_gap(rep, playbook) is None, key
+        assert pip_ready_gap(rep) is None, key  # without a playbook any flag counts
+        summary = build_summary(_team([rep, control]), playbook)
+        flags = "\n".join(summary.flags)
+        assert "*PIP readiness* <@UFLAGGED>" not in flags and "*PIP readiness* <@UCONTROL>" in flags
+        (seat_flag,) = [f for f in summary.flags if "<@UFLAGGED>" in f]
+        assert seat_flag.startswith(":chair: *Seat conversation* <@UFLAGGED>")
+        assert playbook.deal_killers[key].name in seat_flag
+        assert "3 coached cycles, none met" in seat_flag and "not a PIP case" in seat_flag
+        assert "seat conversation first" in seat_flag
+
+
+def test_team_split_counts_a_group_session_once(playbook):  # type: ignore[no-untyped-def]
+    # one 30-minute 1:1 and one 45-minute group session that three reps attended
+    reps = [
+        _rep_data("UA", individual=30, group=45),
+        _rep_data("UB", group=45),
+        _rep_data("UC", group=45),
+    ]
+    line = build_summary(_team(reps, individual=30, group=45), playbook).team_lines[1]
+    assert line.startswith("Coaching time: *75 min* of yours · reps got 165 min in all (baseline 180 for 3 reps)")
+    assert "of your coaching time, 1:1 40% / group 60% (aim for about 70/30)" in line
+    assert "coaching 75/60 min" in rep_line(reps[0], playbook, TODAY)  # a rep's own minutes count the session
+
+
+def test_rep_line_picks_a_or_an_from_the_archetype_name(playbook):  # type: ignore[no-untyped-def]
+    assert "Root in an Engine seat :warning:" in rep_line(_rep_data("U1", "root", "engine"), playbook, TODAY)
+    assert "Engine in a Grandmaster seat :warning:" in rep_line(
+        _rep_data("U2", "engine", "grandmaster"), playbook, TODAY
+    )
+    flags = build_summary(_team([_rep_data("U3", "grandmaster", "engine")]), playbook).flags
+    assert any("Grandmaster wiring in an Engine seat" in f for f in flags)
+
+
+def test_group_session_counts_once_in_the_team_split(harness, engine, playbook, team):  # type: ignore[no-untyped-def]
+    harness.ctx.clock = lambda: datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
+    harness.command(MANAGER, f"log 45 group <@{REP}> <@{REP2}> <@{REP3}>")
+    harness.command(MANAGER, f"log 30 1:1 <@{REP4}>")
+    with Session(engine) as s:
+        data = load_team(s, "T0TEAM", MANAGER, date(2026, 11, 13))
+    assert (data.minutes_individual, data.minutes_group) == (30, 45)
+    assert sorted(r.minutes_group for r in data.reps) == [0, 45, 45, 45]
+    line = build_summary(data, playbook).team_lines[1]
+    assert "*75 min* of yours" in line and "1:1 40% / group 60%" in line

@@ -1,0 +1,217 @@
+"""Bad input never gets a 500: the signature is checked before the body is parsed, malformed bodies
+get 400, signed payloads of kinds Coachbot has no listener for get a clean 200, and nothing a
+refused request carried is stored or logged as an error."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text
+
+from tests.conftest import FAULT_REPORT, STRANGER
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+def _form(payload: Any) -> bytes:
+    return urlencode({"payload": payload if isinstance(payload, str) else json.dumps(payload)}).encode()
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _all_rows(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        names = [n for n in sa_inspect(conn).get_table_names() if n != "alembic_version"]
+        return {n: int(conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one()) for n in names}
+
+
+@pytest.fixture
+def errors(caplog):  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.WARNING)
+
+    def found() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelno >= logging.ERROR or "Traceback" in r.getMessage() or r.exc_info
+        ]
+
+    return found
+
+
+MALFORMED = {
+    "payload=1": (_form("1"), FORM),
+    "payload=null": (_form("null"), FORM),
+    "payload is a list": (_form([{"type": "block_actions"}]), FORM),
+    "payload not JSON": (_form("{nope"), FORM),
+    "deeply nested payload": (_form(_nested(100_000)), FORM),
+    "deeply nested event": (_nested(100_000).encode(), JSON),
+    "nested past the limit": (
+        json.dumps(
+            {"type": "event_callback", "team_id": "T0TEAM", "event": {"type": "x", "a": json.loads(_nested(30))}}
+        ).encode(),
+        JSON,
+    ),
+    "JSON array": (b'[{"type": "event_callback"}]', JSON),
+    "event not an object": (json.dumps({"type": "event_callback", "team_id": "T0TEAM", "event": "x"}).encode(), JSON),
+    "event without a type": (json.dumps({"type": "event_callback", "team_id": "T0TEAM", "event": {}}).encode(), JSON),
+    "non-UTF-8": (b"payload=\xff\xfe\xfa", FORM),
+    "non-UTF-8 JSON": (b'{"type": "\xff"}', JSON),
+    "text/plain": (b"hello", "text/plain"),
+    "multipart": (b"--x\r\n\r\n--x--", "multipart/form-data; boundary=x"),
+    "no type": (_form({"user": {"id": "U1"}}), FORM),
+    "user is a number": (_form({"type": "block_actions", "user": 5, "actions": [{"action_id": "x"}]}), FORM),
+    "actions is a string": (
+        _form({"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0TEAM"}, "actions": "x"}),
+        FORM,
+    ),
+    "view is a list": (_form({"type": "view_submission", "user": {"id": "U1"}, "view": []}), FORM),
+    "state values not objects": (
+        _form(
+            {
+                "type": "view_submission",
+                "user": {"id": "U1"},
+                "team": {"id": "T0TEAM"},
+                "view": {"id": "V1", "callback_id": "checkin_note", "state": {"values": {"count": 5}}},
+            }
+        ),
+        FORM,
+    ),
+    "team id is a list": (
+        json.dumps({"type": "event_callback", "team_id": ["T"], "event": {"type": "app_home_opened"}}).encode(),
+        JSON,
+    ),
+    "command without a user": (urlencode({"command": "/coach", "team_id": "T0TEAM", "text": "help"}).encode(), FORM),
+}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_bodies_get_400_unsigned_get_401_and_nothing_is_stored(harness, engine, errors, case):  # type: ignore[no-untyped-def]
+    body, content_type = MALFORMED[case]
+    before = _all_rows(engine)
+    assert harness.post(body, content_type, secret="wrong-secret").status == 401
+    assert harness.post(body, content_type, timestamp=1).status == 401  # stale
+    assert harness.post(body, content_type).status == 400
+    assert _all_rows(engine) == before
+    assert errors() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_kinds_without_a_listener_get_a_clean_200(harness, engine, errors):  # type: ignore[no-untyped-def]
+    team, user = {"id": "T0TEAM"}, {"id": STRANGER, "team_id": "T0TEAM"}
+    cases = [
+        {"type": "shortcut", "callback_id": "anything", "trigger_id": "t", "team": team, "user": user},
+        {
+            "type": "message_action",
+            "callback_id": "x",
+            "trigger_id": "t",
+            "team": team,
+            "user": user,
+            "channel": {"id": "C1"},
+            "message": {"ts": "1.0", "text": "hi"},
+        },
+        {"type": "block_suggestion", "action_id": "pick", "block_id": "b", "value": "ab", "team": team, "user": user},
+        {"type": "view_closed", "team": team, "user": user, "view": {"id": "V1", "callback_id": "diagnose"}},
+        {"type": "dialog_submission", "callback_id": "old", "team": team, "user": user, "submission": {}},
+    ]
+    for payload in cases:
+        r = harness.post(_form(payload), FORM)
+        assert r.status == 200, payload["type"]
+    event = {"type": "event_callback", "team_id": "T0TEAM", "event_id": "EvX", "event": {"type": "reaction_added"}}
+    assert harness.post(json.dumps(event).encode(), JSON).status == 200
+    assert errors() == []
+
+
+# --- the whole request surface, fuzzed --------------------------------------------------------------
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 10**6), st.text(max_size=20), st.sampled_from(["T0TEAM", "UREP1", ""])
+)
+KEYS = st.sampled_from(
+    [
+        "type",
+        "user",
+        "team",
+        "id",
+        "team_id",
+        "user_id",
+        "actions",
+        "action_id",
+        "value",
+        "view",
+        "state",
+        "values",
+        "callback_id",
+        "private_metadata",
+        "event",
+        "event_id",
+        "channel",
+        "trigger_id",
+        "response_url",
+        "container",
+        "message",
+        "enterprise",
+        "authorizations",
+        "selected_option",
+        "selected_options",
+        "tz",
+        "profile",
+    ]
+)
+JSONISH = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=5)),
+    max_leaves=20,
+)
+TYPES = st.sampled_from(
+    ["block_actions", "view_submission", "view_closed", "shortcut", "block_suggestion", "event_callback", "other"]
+)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=TYPES, extra=st.dictionaries(KEYS, JSONISH, max_size=6), as_json=st.booleans())
+def test_fuzzed_signed_requests_never_500_never_traceback_never_store_when_refused(  # type: ignore[no-untyped-def]
+    harness, engine, errors, caplog, kind, extra, as_json
+):
+    caplog.clear()
+    body: dict[str, Any] = {"type": kind, "team": {"id": "T0TEAM"}, "user": {"id": STRANGER}, **extra}
+    before = _all_rows(engine)
+    if as_json or kind == "event_callback":
+        r = harness.post(json.dumps(body).encode(), JSON)
+    else:
+        r = harness.post(_form(body), FORM)
+    assert r.status in (200, 400), r
+    assert errors() == [], errors()
+    after = _all_rows(engine)
+    if r.status == 400:
+        assert after == before
+    else:  # at most the delivery's own key, and the workspace coming back: never coaching data
+        changed = {k for k in after if after[k] != before[k]}
+        assert changed <= {"processed_delivery", "workspace"}, changed
+    FUZZ_COUNT[r.status] = FUZZ_COUNT.get(r.status, 0) + 1
+
+
+FUZZ_COUNT: dict[int, int] = {}
+
+
+def test_fuzz_report() -> None:
+    """Runs after the fuzz test in this module: its counts go into the fault suite's report."""
+    total = sum(FUZZ_COUNT.values())
+    if total:
+        FAULT_REPORT.append(
+            f"signed request fuzzing: {total} cases, 200 x{FUZZ_COUNT.get(200, 0)}, 400 x{FUZZ_COUNT.get(400, 0)}, "
+            "5xx 0, tracebacks 0, rows from refused requests 0"
+        )
+    assert all(status in (200, 400) for status in FUZZ_COUNT)
