@@ -170,7 +170,7 @@ def shape_problem(body: Any) -> str | None:
             return "a click without its actions"
     if kind in ("view_submission", "view_closed"):
         view = _dict(body.get("view"))
-        if not view.get("id") or not isinstance(view.get("callback_id"), str):
+        if not view.get("id") or not isinstance(view.get("callback_id"), str) or not view.get("type"):
             return "a form without its view"
         values = _dict(view.get("state")).get("values") or {}
         if not isinstance(values, dict) or not all(

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.engine import make_url
 
 from bot.playbook import load_playbook
@@ -31,6 +35,10 @@ REP = "UREP1"
 REP2 = "UREP2"
 STRANGER = "USTRANGER"
 
+
+# CI runs the same generated examples every time (no run fails at random); locally each run explores anew.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 FAULT_REPORT: list[str] = []
 
@@ -88,12 +96,43 @@ def pg_server(pg_admin_url: str) -> PgServer:
     return _PG_SERVER[0]
 
 
-def _new_pg_database(admin_url: str) -> tuple[str, str]:
+_TEMPLATES: dict[str, str] = {}  # admin url or "sqlite" -> a migrated template (database name or file)
+
+
+def _pg_template(admin_url: str) -> str:
+    """One migrated database per run; each test gets a copy (CREATE DATABASE … TEMPLATE), not a migration."""
+    if admin_url not in _TEMPLATES:
+        import psycopg
+
+        name = "cb_template_" + uuid.uuid4().hex[:8]
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        eng = make_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+        upgrade(eng)
+        eng.dispose()  # a template must have no connections when it is copied
+        _TEMPLATES[admin_url] = name
+    return _TEMPLATES[admin_url]
+
+
+def _sqlite_template(directory) -> str:  # type: ignore[no-untyped-def]
+    if "sqlite" not in _TEMPLATES:
+        path = directory / "template.db"
+        eng = make_engine(f"sqlite:///{path}")
+        upgrade(eng)
+        eng.dispose()
+        with closing(sqlite3.connect(path)) as conn:  # everything into the main file, which is what gets copied
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _TEMPLATES["sqlite"] = str(path)
+    return _TEMPLATES["sqlite"]
+
+
+def _new_pg_database(admin_url: str, migrated: bool = True) -> tuple[str, str]:
     import psycopg
 
+    template = f' TEMPLATE "{_pg_template(admin_url)}"' if migrated else ""
     name = "cb_" + uuid.uuid4().hex[:12]
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
 
 
@@ -116,18 +155,31 @@ def _drop_pg_database(admin_url: str, name: str) -> None:
             time.sleep(1)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """An empty database URL on each backend."""
+def _database(request: pytest.FixtureRequest, tmp_path, migrated: bool) -> Iterator[str]:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'coachbot.db'}"
+        path = tmp_path / ("coachbot.db" if migrated else "blank.db")
+        if migrated:
+            shutil.copyfile(_sqlite_template(request.getfixturevalue("tmp_path_factory").getbasetemp()), path)
+        yield f"sqlite:///{path}"
         return
     admin_url = request.getfixturevalue("pg_admin_url")
-    url, name = _new_pg_database(admin_url)
+    url, name = _new_pg_database(admin_url, migrated)
     try:
         yield url
     finally:
         _drop_pg_database(admin_url, name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A database at the newest schema on each backend: a copy of one migrated per run."""
+    yield from _database(request, tmp_path, migrated=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def blank_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An empty database on each backend (for the migration tests)."""
+    yield from _database(request, tmp_path, migrated=False)
 
 
 @pytest.fixture

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from storage.db import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 
 
-def test_upgrade_from_first_migration_keeps_rows(database_url):  # type: ignore[no-untyped-def]
-    engine = make_engine(database_url)
+def test_upgrade_from_first_migration_keeps_rows(blank_database_url):  # type: ignore[no-untyped-def]
+    engine = make_engine(blank_database_url)
     upgrade(engine, "0001")
     assert current_revision(engine) == "0001"
     with engine.begin() as conn:
@@ -45,7 +46,9 @@ def test_upgrade_from_first_migration_keeps_rows(database_url):  # type: ignore[
     engine.dispose()
 
 
-def test_cli_migrate(cli):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_cli_migrate(cli, blank_database_url, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", blank_database_url)
     code, out, _ = cli("migrate")
     assert code == 0 and f"revision {head_revision()}" in out and "was empty" in out
     code, out, _ = cli("migrate")
