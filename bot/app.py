@@ -11,6 +11,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
+from bot import deliveries
 from bot.context import AppContext
 from bot.errors import describe_error
 from bot.request_guard import shape_problem
@@ -18,8 +19,8 @@ from bot.request_info import describe_request
 from bot.slack_client import make_web_client
 
 log = logging.getLogger("coachbot.requests")
-# Bolt runs each listener, ack() included, on its pool. Listener bodies run on the work pool
-# (handlers.deferred), queued: acknowledgements never wait for a thread that slow work holds.
+# Form listeners run on the listener pool until they acknowledge (handlers.ack_first); other listener
+# bodies run on the work pool after acknowledging (handlers.deferred): acks never wait for slow work.
 LISTENER_THREADS = 32
 WORK_THREADS = 4
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
@@ -61,7 +62,9 @@ def create_app(
         token=None if client else ctx.settings.bot_token,
         signing_secret=ctx.settings.signing_secret,
         client=client or make_web_client(ctx.settings),
-        process_before_response=False,
+        # Listener bodies already run after the acknowledgement on Coachbot's own pools (handlers), so
+        # Bolt answers as soon as a listener returns instead of polling every 10 ms for the ack.
+        process_before_response=True,
         listener_executor=executor,
         logger=logging.getLogger("coachbot.bolt"),
     )
@@ -87,7 +90,8 @@ def create_app(
     from bot.home import HomeRefresher
     from handlers import register_all
 
+    deliveries.watch_commits(ctx.engine)
     work = work_executor or ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work")
     ctx.home_refresher = HomeRefresher(ctx, app.client, work)
-    register_all(app, ctx, work)
+    register_all(app, ctx, work, executor)
     return app

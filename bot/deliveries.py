@@ -11,9 +11,12 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
+import threading
+import weakref
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -53,8 +56,10 @@ def delivery_key(body: dict[str, Any]) -> str | None:
         key = f"act:{parts[0]}:{parts[1]}" if any(parts) else None
     elif kind == "view_submission":
         view = body.get("view") if isinstance(body.get("view"), dict) else {}
+        # A plain acknowledgement closes the modal, so a view id is only ever submitted for good once:
+        # the id alone is the key (a replay with another hash is still the same form).
         view_id = _text(view.get("id"))
-        key = f"view:{view_id}:{_text(view.get('hash'))}" if view_id else None
+        key = f"view:{view_id}" if view_id else None
     else:
         key = None
     if key and len(key) > KEY_MAX:
@@ -105,3 +110,24 @@ def release(ctx: AppContext, body: dict[str, Any]) -> None:
             )
     except Exception as exc:
         log.warning("could not release a failed request's claim (%s)", type(exc).__name__)
+
+
+# --- what a listener stored before it failed -------------------------------------------------------
+_commits = threading.local()
+_watched: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def watch_commits(engine: Engine) -> None:
+    """Count commits per thread, so that a listener that fails after storing is not taken as undone."""
+    if engine in _watched:
+        return
+    _watched.add(engine)
+    event.listen(engine, "commit", _count_commit)
+
+
+def _count_commit(conn: Any) -> None:
+    _commits.n = getattr(_commits, "n", 0) + 1
+
+
+def commits_so_far() -> int:
+    return int(getattr(_commits, "n", 0))

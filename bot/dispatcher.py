@@ -34,7 +34,7 @@ from bot.errors import describe_error
 from bot.home import publish_home
 from bot.schedule import latest_weekly, local_moment, local_today, zone_for
 from bot.slack_delivery import UNKNOWN_OUTCOME, Lookup, Search, failure_reason, find_message
-from bot.summary_service import build_messages, post_messages, summary_channel
+from bot.summary_service import build_messages, channel_privacy_problem, post_messages, summary_channel
 from storage.db import session_scope
 from storage.models import CheckIn, Commitment, Person, ScheduledMessage, WiringProfile, Workspace
 
@@ -289,9 +289,11 @@ class Dispatcher:
                 report.errors.append(message_key(row))
 
     def _is_stale(self, row: ScheduledMessage, now: datetime) -> bool:
-        if row.next_attempt_at is not None and _aware(row.next_attempt_at) > now:
+        if row.next_attempt_at is not None and _aware(row.next_attempt_at) > datetime.now(UTC):
             return False  # checked recently, and the check could not tell: not yet
-        return _aware(row.claimed_at or now) < now - self.stale_after or _claimed_by_dead_process(row.claimed_by)
+        # Whether a claim is alive is a matter of real time (the pass's `now` may be a catch-up time).
+        wall = datetime.now(UTC)
+        return _aware(row.claimed_at or wall) < wall - self.stale_after or _claimed_by_dead_process(row.claimed_by)
 
     def _known_channels(self, session: Session, row: ScheduledMessage) -> list[str | None]:
         """Where the message may have gone: a summary's channel (or its DM fallback), else the DM.
@@ -299,11 +301,11 @@ class Dispatcher:
         dm = session.exec(
             select(Person.dm_channel).where(Person.team_id == row.team_id, Person.slack_user_id == row.rep_user_id)
         ).first()
-        found: list[str | None] = []
+        found: list[str | None] = [row.slack_channel] if row.slack_channel else []  # where the post went
         if row.kind == "summary" and (channel := summary_channel(session, row.team_id, row.rep_user_id)):
             found.append(channel)
         found.append(dm or None)
-        return found
+        return list(dict.fromkeys(found))
 
     def _take_over(self, row: ScheduledMessage, now: datetime) -> bool:
         """Only one dispatcher checks a row at a time; while it does, others skip it."""
@@ -316,12 +318,11 @@ class Dispatcher:
                     col(ScheduledMessage.claimed_by) == row.claimed_by
                     if row.claimed_by
                     else col(ScheduledMessage.claimed_by).is_(None),
-                    or_(
-                        col(ScheduledMessage.next_attempt_at).is_(None),
-                        col(ScheduledMessage.next_attempt_at) <= now,
-                    ),
+                    col(ScheduledMessage.claimed_at) == row.claimed_at
+                    if row.claimed_at
+                    else col(ScheduledMessage.claimed_at).is_(None),
                 )
-                .values(claimed_by=self.worker_id, next_attempt_at=now + self.stale_after)
+                .values(claimed_by=self.worker_id, next_attempt_at=datetime.now(UTC) + self.stale_after)
                 .execution_options(synchronize_session=False)
             )
             taken = result.rowcount == 1
@@ -405,12 +406,20 @@ class Dispatcher:
                 update(ScheduledMessage)
                 .where(col(ScheduledMessage.id).in_([r.id for r in rows]), ScheduledMessage.status == "pending")
                 .values(
-                    status="sending", claimed_by=self.worker_id, claimed_at=now, attempts=ScheduledMessage.attempts + 1
+                    status="sending",
+                    claimed_by=self.worker_id,
+                    claimed_at=datetime.now(UTC),
+                    attempts=ScheduledMessage.attempts + 1,
                 )
                 .execution_options(synchronize_session=False)
             )
             for r in rows:
-                r.status, r.claimed_by, r.claimed_at, r.attempts = "sending", self.worker_id, now, r.attempts + 1
+                r.status, r.claimed_by, r.claimed_at, r.attempts = (
+                    "sending",
+                    self.worker_id,
+                    datetime.now(UTC),
+                    r.attempts + 1,
+                )
             session.expunge_all()
             return rows
 
@@ -485,9 +494,16 @@ class Dispatcher:
             return self._mark(row, "skipped", now, report, "no reps")
         metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}}
         note = ""
+        if channel and (problem := self._channel_problem(channel)):
+            # Made public, shared or left since it was set: wiring data goes to the manager's DM instead.
+            note = f"I couldn't post your summary to <#{channel}>: {problem} So here it is in a DM."
+            log.warning("summary channel refused manager=%s key=%s", row.rep_user_id, message_key(row))
+            channel = None
         try:
             if channel:
                 try:
+                    if not self._heartbeat(row, channel):
+                        return self._lost_claim(row, report)
                     ts = post_messages(self.client, channel, messages, metadata)
                     return self._mark(row, "sent", now, report, None, channel=channel, ts=ts)
                 except SlackApiError as exc:
@@ -501,6 +517,8 @@ class Dispatcher:
             dm = self.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
             if note:
                 messages[0] = {**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}
+            if not self._heartbeat(row, dm):
+                return self._lost_claim(row, report)
             ts = post_messages(self.client, dm, messages, metadata)
             self._mark(row, "sent", now, report, None, channel=dm, ts=ts)
         except SlackApiError as exc:
@@ -523,6 +541,8 @@ class Dispatcher:
             if not channel:
                 channel = self.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
                 self._remember_channel(person, channel)
+            if not self._heartbeat(row, channel):
+                return self._lost_claim(row, report)
             resp = self.client.chat_postMessage(
                 channel=channel,
                 **message,
@@ -544,6 +564,33 @@ class Dispatcher:
         except UNKNOWN_OUTCOME as exc:
             return self._unconfirmed(row, report, type(exc).__name__)
         self._mark(row, "sent", now, report, None, channel=channel, ts=str(resp.get("ts")))
+
+    def _heartbeat(self, row: ScheduledMessage, channel: str) -> bool:
+        """Right before a post: this dispatcher still holds the row (it was not taken over as stale),
+        its claim is fresh again, and the row says where the message goes (crash resolution looks there)."""
+        moment = datetime.now(UTC)
+        with session_scope(self.ctx.engine) as session:
+            result = session.exec(  # type: ignore[call-overload]
+                update(ScheduledMessage)
+                .where(
+                    col(ScheduledMessage.id) == row.id,
+                    ScheduledMessage.status == "sending",
+                    col(ScheduledMessage.claimed_by) == self.worker_id,
+                )
+                .values(claimed_at=moment, slack_channel=channel[:32])
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount == 1)
+
+    def _lost_claim(self, row: ScheduledMessage, report: PassReport) -> None:
+        log.warning("claim taken over before sending key=%s; left to the dispatcher that holds it", message_key(row))
+        report.errors.append(message_key(row))
+
+    def _channel_problem(self, channel: str) -> str | None:
+        try:
+            return channel_privacy_problem(self.client, channel)
+        except (SlackApiError, URLError, *UNKNOWN_OUTCOME) as exc:
+            return f"I couldn't check that it is still private ({failure_reason(exc)})."
 
     def _unconfirmed(self, row: ScheduledMessage, report: PassReport, error: str) -> None:
         """Slack may or may not have posted it: leave the row claimed, so that once it is stale the
@@ -578,7 +625,7 @@ class Dispatcher:
         with session_scope(self.ctx.engine) as session:
             session.exec(
                 update(ScheduledMessage)
-                .where(col(ScheduledMessage.id) == row.id)
+                .where(col(ScheduledMessage.id) == row.id, col(ScheduledMessage.claimed_by) == self.worker_id)
                 .values(  # type: ignore[call-overload]
                     status="pending", next_attempt_at=now + delay, last_error=error[:200], claimed_by=None
                 )
@@ -599,7 +646,11 @@ class Dispatcher:
         if status == "sent":
             values.update(sent_at=now, slack_channel=channel, slack_ts=ts)
         with session_scope(self.ctx.engine) as session:
-            session.exec(update(ScheduledMessage).where(col(ScheduledMessage.id) == row.id).values(**values))  # type: ignore[call-overload]
+            session.exec(  # type: ignore[call-overload]
+                update(ScheduledMessage)
+                .where(col(ScheduledMessage.id) == row.id, col(ScheduledMessage.claimed_by) == self.worker_id)
+                .values(**values)
+            )
         setattr(report, status, getattr(report, status) + 1)
 
     def _close(self, commitment: Commitment, logged: int, now: datetime) -> None:

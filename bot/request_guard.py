@@ -71,6 +71,9 @@ KEY_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+LISTS_OF_OBJECTS = frozenset({"actions", "authorizations", "selected_options"})
+
+
 @dataclass(frozen=True)
 class Verdict:
     status: int  # 200 when the request may go on to Bolt
@@ -118,6 +121,9 @@ def _types_problem(value: Any, path: str = "") -> str | None:
                 expected = KEY_TYPES.get(key) if id_levels == 0 else None
                 if expected is not None and not isinstance(child, expected):
                     return f"{where}{key} has the wrong type"
+                listed = isinstance(child, list) and id_levels == 0 and key in LISTS_OF_OBJECTS
+                if listed and not all(isinstance(item, dict) for item in child):
+                    return f"{where}{key} holds something other than objects"
                 if isinstance(child, dict | list):
                     ids = (
                         2
@@ -127,6 +133,25 @@ def _types_problem(value: Any, path: str = "") -> str | None:
                     stack.append((child, f"{where}{key}.", ids))
         elif isinstance(item, list):
             stack.extend((child, where, 0) for child in item if isinstance(child, dict | list))
+    return None
+
+
+def _selections_problem(body: dict[str, Any]) -> str | None:
+    """Options are objects and picked users or conversations are ids, wherever a form or click has them."""
+    stack: list[Any] = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            options = item.get("selected_options")
+            if options is not None and not all(isinstance(o, dict) for o in options):
+                return "selected options that are not objects"
+            for key in ("selected_users", "selected_conversations", "selected_channels"):
+                picked = item.get(key)
+                if picked is not None and not (isinstance(picked, list) and all(isinstance(p, str) for p in picked)):
+                    return f"{key} that are not ids"
+            stack.extend(v for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, dict | list))
     return None
 
 
@@ -147,6 +172,9 @@ def shape_problem(body: Any) -> str | None:
         return "the body is nested too deeply"
     if problem := _types_problem(body):
         return problem
+    url = body.get("response_url")
+    if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
+        return "a response URL that is not a web address"
     if "ssl_check" in body and "command" not in body:
         return None  # Slack's periodic certificate check on a slash command URL; Bolt answers it
     if "command" in body:
@@ -156,14 +184,29 @@ def shape_problem(body: Any) -> str | None:
     if not isinstance(kind, str) or not kind:
         return "no request type"
     if kind == "event_callback":
-        if not isinstance(body.get("event"), dict) or not _dict(body.get("event")).get("type"):
+        event = body.get("event")
+        if not isinstance(event, dict) or not event.get("type"):
             return "an event without its event object"
-        return None if body.get("team_id") else "an event without a team"
+        if not body.get("team_id"):
+            return "an event without a team"
+        user = event.get("user")
+        if event["type"] == "app_home_opened" and not (isinstance(user, str) and user):
+            return "a Home tab event without its user"
+        if event["type"] == "user_change" and not (isinstance(user, dict) and isinstance(user.get("id"), str)):
+            return "a user change without the user"
+        return None
     if kind == "url_verification":
         return None if isinstance(body.get("challenge"), str) else "a URL check without its challenge"
     interactive = ("block_actions", "view_submission", "view_closed", "shortcut", "message_action", "block_suggestion")
-    if kind in interactive and not (isinstance(_user_id(body), str) and _user_id(body)):
-        return f"a {kind} without its user"
+    if kind in interactive:
+        # Slack sends the acting user and the team as objects in interactive payloads.
+        user, team = body.get("user"), body.get("team")
+        if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"]:
+            return f"a {kind} without its user"
+        if not (team is None or (isinstance(team, dict) and isinstance(team.get("id"), str | NoneType))):
+            return f"a {kind} whose team is not an object"
+        if problem := _selections_problem(body):
+            return problem
     if kind == "block_actions":
         actions = body.get("actions")
         if not actions or not all(isinstance(a, dict) for a in actions):

@@ -117,12 +117,12 @@ def decide_request(
         return Decision(False, "I couldn't find that request. It may belong to someone else.")
     if req.status != "pending":
         return Decision(False, f"You already {req.status} this request.", req.manager_user_id)
+    if accept and manager is None:  # nothing is decided: the request stays open
+        return Decision(False, "That manager is no longer in this workspace, so I can't connect you.")
     req.status = "accepted" if accept else "declined"
     req.decided_at = datetime.now(UTC)
     session.add(req)
-    if accept:
-        if manager is None:
-            return Decision(False, "That manager is no longer in this workspace, so I can't connect you.")
+    if accept and manager is not None:
         set_manager(session, team_id, rep, manager)
         return Decision(True, f"Done: <@{req.manager_user_id}> is now your manager in Coachbot.", req.manager_user_id)
     return Decision(True, f"Declined. <@{req.manager_user_id}> will not see your coaching data.", req.manager_user_id)

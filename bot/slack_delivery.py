@@ -41,6 +41,14 @@ class Search:
     reason: str = ""
 
 
+class NotSent(Exception):
+    """The message certainly did not go out (the DM could not be opened, or the post never reached Slack)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class OutcomeUnknown(Exception):
     """Slack may have posted the message, and its history could not tell: do not send it again."""
 
@@ -54,6 +62,8 @@ def metadata(event_type: str, key: str) -> dict[str, Any]:
 
 
 def failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, NotSent | OutcomeUnknown):
+        return exc.reason
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error") or f"http {exc.response.status_code}")
     return type(exc).__name__
@@ -83,8 +93,9 @@ def find_message(client: WebClient, channel: str, event_type: str, key: str, old
 def post_once(client: WebClient, channel: str, message: dict[str, Any], key: str) -> str:
     """Post `message` to `channel` once; returns its ts.
 
-    Raises SlackApiError when Slack refused it (nothing was posted), OutcomeUnknown when it may
-    have been posted and the history could not confirm either way.
+    Raises SlackApiError when Slack refused it and NotSent when it never reached Slack (nothing was
+    posted either way), OutcomeUnknown when it may have been posted and the history could not
+    confirm either way.
     """
     since = time.time() - 60
     reason = ""
@@ -96,8 +107,8 @@ def post_once(client: WebClient, channel: str, message: dict[str, Any], key: str
             if exc.response.status_code < 500:
                 raise
             reason = failure_reason(exc)
-        except URLError:
-            raise
+        except URLError as exc:  # never reached Slack (the client already retried those)
+            raise NotSent(f"could not reach Slack: {type(exc.reason).__name__}") from exc
         except UNKNOWN_OUTCOME as exc:
             reason = failure_reason(exc)
         log.warning("post outcome unknown key=%s error=%s; checking the history", key.split(":", 1)[0], reason)
@@ -110,6 +121,27 @@ def post_once(client: WebClient, channel: str, message: dict[str, Any], key: str
 
 
 def dm_once(client: WebClient, user_id: str, message: dict[str, Any], key: str) -> tuple[str, str]:
-    """A DM posted once: (channel, ts). Same errors as `post_once`."""
-    channel = str(client.conversations_open(users=user_id)["channel"]["id"])
+    """A DM posted once: (channel, ts). Same errors as `post_once`; opening the DM posts nothing, so
+    a failure there is NotSent."""
+    try:
+        channel = str(client.conversations_open(users=user_id)["channel"]["id"])
+    except (URLError, *UNKNOWN_OUTCOME) as exc:
+        raise NotSent(f"could not open the DM: {failure_reason(exc)}") from exc
     return channel, post_once(client, channel, message, key)
+
+
+def dm_if_absent(client: WebClient, user_id: str, message: dict[str, Any], key: str, since: float) -> str | None:
+    """For a repeated request whose first answer may not have gone out: post the DM only when the
+    conversation's history shows it is not there. Returns the ts found or posted; None when the
+    history could not tell (then nothing is sent: never twice)."""
+    try:
+        channel = str(client.conversations_open(users=user_id)["channel"]["id"])
+    except (URLError, *UNKNOWN_OUTCOME) as exc:
+        raise NotSent(f"could not open the DM: {failure_reason(exc)}") from exc
+    search = find_message(client, channel, DIRECT_EVENT, key, since)
+    if search.result is Lookup.FOUND:
+        return search.ts
+    if search.result is Lookup.UNVERIFIED:
+        log.warning("repeat not answered key=%s: %s", key.split(":", 1)[0], search.reason)
+        return None
+    return post_once(client, channel, message, key)

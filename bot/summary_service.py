@@ -79,6 +79,11 @@ def channel_privacy_problem(client: WebClient, channel_id: str) -> str | None:
             "The summary carries wiring data, so it goes only to a private channel with me in it, "
             "or to your own DMs (`dm`), never to a direct message with someone else."
         )
+    if info.get("is_ext_shared") or info.get("is_shared") or info.get("is_pending_ext_shared"):
+        return (
+            "That channel is shared with another organisation. The summary carries wiring data, so it only "
+            "goes to a private channel of this workspace (or to your DMs)."
+        )
     if not info.get("is_private"):
         return (
             "That channel is public. The summary carries wiring data, so it only goes to a private "

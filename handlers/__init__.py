@@ -5,7 +5,9 @@ before it):
 - commands, button clicks and events are acknowledged on Bolt's thread at once; the listener body
   then runs on a small work pool (`deferred`), queued, not holding a Bolt thread;
 - view submissions validate before they acknowledge (Slack shows field errors from the ack), so
-  they run on Bolt's thread and, once acknowledged, wait for one of a few work slots (`ack_first`).
+  they run on the forms pool and the request answers as soon as they acknowledge; after that they
+  wait for one of a few work slots (`ack_first`).
+Bolt runs with process_before_response=True: nothing of Bolt's polls for the acknowledgement.
 - After the acknowledgement and before the body, each request is claimed once by the key Slack
   gives it (`bot.deliveries`): a repeated command, click, form or event is answered once.
 """
@@ -22,14 +24,20 @@ from typing import Any
 from slack_bolt import App
 
 from bot import deliveries
+from bot.access import in_workspace
 from bot.context import AppContext
 from bot.errors import describe_error
 from bot.request_info import describe_request, request_ids
+from bot.slack_users import fetch_user
+from handlers.common import is_own_member
 
 WORK_SLOTS = 4  # view submissions doing their after-ack work at the same time
+FORM_ACK_WAIT = 2.5  # seconds a form's listener has to acknowledge (Slack allows 3)
 log = logging.getLogger("coachbot.requests")
 SORRY = "Sorry, something went wrong on my side and nothing was changed. Please try again in a minute."
 ALREADY = "I already got that one and handled it once, so nothing more was done."
+SAVED_BUT = "What you sent was saved, but something went wrong on my side before I could finish answering."
+OUTSIDER = "Coachbot here is for members of this workspace only, so I can't do that for you."
 # What Bolt hands a wrapper; the listener gets the ones it names.
 BOLT_ARGS = ("ack", "body", "context", "client", "respond", "logger", "command", "view", "event", "action")
 
@@ -97,50 +105,94 @@ def _run_once(ctx: AppContext, fn: Callable[..., Any], kwargs: dict[str, Any], a
         claim = deliveries.claim(ctx, body)
     except Exception as error:
         _log_failure(body, error)
-        _tell_sorry(available)
+        _tell(available, SORRY)
         return
     if claim is deliveries.Claim.REPEAT:
         _repeat_reply(available)
         return
+    stored_before = deliveries.commits_so_far()
     try:
+        if _outsider(ctx, available):
+            _tell(available, OUTSIDER)
+            _outsider_home(available)
+            return
         fn(**kwargs)
     except Exception as error:
         _log_failure(body, error)
-        deliveries.release(ctx, body)  # nothing was done: the same request may be tried again
-        _tell_sorry(available)
+        if deliveries.commits_so_far() > stored_before:
+            _tell(available, SAVED_BUT)  # it was stored: the claim stands, and the user is told so
+        else:
+            deliveries.release(ctx, body)  # nothing was done: the same request may be tried again
+            _tell(available, SORRY)
 
 
-def _tell_sorry(available: dict[str, Any]) -> None:
+def _outsider_home(available: dict[str, Any]) -> None:
+    """An outsider opening the Home tab sees a short note, never the team's data."""
+    body, client = available.get("body") or {}, available.get("client")
+    event = body.get("event") or {}
+    if body.get("type") != "event_callback" or event.get("type") != "app_home_opened" or client is None:
+        return
+    note = {"type": "section", "text": {"type": "mrkdwn", "text": OUTSIDER}}
+    try:
+        client.views_publish(user_id=str(event.get("user")), view={"type": "home", "blocks": [note]})
+    except Exception as exc:
+        log.warning("could not publish the outsider's Home tab (%s)", type(exc).__name__)
+
+
+def _outsider(ctx: AppContext, available: dict[str, Any]) -> bool:
+    """A person whose own team is not this workspace (Slack Connect, Grid siblings): Coachbot is not
+    theirs to use here. Workspace events (uninstall, user changes) have no such person."""
+    body, client = available.get("body") or {}, available.get("client")
+    if body.get("type") == "event_callback":
+        event = body.get("event") or {}
+        if event.get("type") != "app_home_opened":
+            return False
+        user_id, team_id = str(event.get("user") or ""), str(body.get("team_id") or "")
+        return not in_workspace(fetch_user(client, user_id), team_id) if client and user_id else True
+    team_id, user_id = request_ids(body)
+    if not user_id or client is None:
+        return True
+    return not is_own_member(client, body, user_id, team_id)
+
+
+def _tell(available: dict[str, Any], text: str) -> None:
     body, respond = available.get("body") or {}, available.get("respond")
     if respond is not None and body.get("response_url"):
         try:
-            respond(text=SORRY, response_type="ephemeral", replace_original=False)
+            respond(text=text, response_type="ephemeral", replace_original=False)
         except Exception:
             log.warning("could not tell the user about the failure")
 
 
-def ack_first(fn: Callable[..., Any], slots: threading.Semaphore, ctx: AppContext) -> Callable[..., Any]:
-    """Acknowledge at once, then claim the form and queue for a work slot.
+def ack_first(
+    fn: Callable[..., Any], slots: threading.Semaphore, ctx: AppContext, forms: Executor
+) -> Callable[..., Any]:
+    """Run a form's listener on the forms pool; answer Slack the moment it acknowledges.
 
-    A listener runs on Bolt's thread pool and acknowledges by calling ack(). If slow follow-up work
-    (Slack calls, queries, Home tabs) from earlier requests kept every thread busy, a new request
-    could not even acknowledge. Here, whatever comes after ack() waits for one of a few slots, so
-    acknowledgements never queue behind it. A plain acknowledgement (no field errors, no new view)
-    claims the form once; a repeat stops there.
+    A view submission validates before it acknowledges (field errors go back in the ack), so the
+    listener itself must call ack(). It runs on its own thread; the request's thread waits for that
+    ack (an event, not a poll) and returns it to Slack at once. Whatever comes after ack() then
+    waits for one of a few work slots, so acknowledgements never queue behind slow work. A plain
+    acknowledgement (no field errors, no new view) claims the form once; a repeat stops there.
     """
     names = _arg_names(fn)
 
     def wrapper(ack, body, context, client, respond, logger, command, view, event, action):  # type: ignore[no-untyped-def]
-        holding, acked = [False], [False]
+        acked = threading.Event()
+        holding = [False]
 
         def acknowledge(*args: Any, **ack_kwargs: Any) -> Any:
             result = ack(*args, **ack_kwargs)
-            acked[0] = True
+            acked.set()
             if not holding[0]:
                 slots.acquire()
                 holding[0] = True
-            if not args and not ack_kwargs and deliveries.claim(ctx, body) is deliveries.Claim.REPEAT:
-                raise _Repeat()
+            if not args and not ack_kwargs:
+                if deliveries.claim(ctx, body) is deliveries.Claim.REPEAT:
+                    raise _Repeat()
+                if _outsider(ctx, available):
+                    log.info("form from outside this workspace ignored kind=%s name=%s", *describe_request(body))
+                    raise _Repeat()
             return result
 
         available = dict(
@@ -150,21 +202,31 @@ def ack_first(fn: Callable[..., Any], slots: threading.Semaphore, ctx: AppContex
                 strict=True,
             )
         )
-        try:
-            return fn(**{n: available.get(n) for n in names})
-        except _Repeat:
-            log.info("repeated form ignored kind=%s name=%s", *describe_request(body))
-            return None
-        except Exception as error:
-            _log_failure(body, error)
-            if not acked[0]:  # failed while validating: close the form rather than leave Slack waiting
-                ack()
-            else:
-                deliveries.release(ctx, body)
-            return None
-        finally:
-            if holding[0]:
-                slots.release()
+
+        def run() -> None:
+            stored_before = deliveries.commits_so_far()
+            try:
+                fn(**{n: available.get(n) for n in names})
+            except _Repeat:
+                log.info("repeated form ignored kind=%s name=%s", *describe_request(body))
+            except Exception as error:
+                _log_failure(body, error)
+                if not acked.is_set():  # failed while validating: close the form rather than leave Slack waiting
+                    ack()
+                elif deliveries.commits_so_far() <= stored_before + 1:  # only the claim itself was stored
+                    deliveries.release(ctx, body)
+            finally:
+                if holding[0]:
+                    slots.release()
+                acked.set()
+
+        forms.submit(run)
+        if not acked.wait(timeout=FORM_ACK_WAIT):
+            log.warning(
+                "form not acknowledged in %.1f s; closed empty kind=%s name=%s", FORM_ACK_WAIT, *describe_request(body)
+            )
+            ack()
+        return None
 
     return _bolt_signature(wrapper, fn)
 
@@ -172,8 +234,8 @@ def ack_first(fn: Callable[..., Any], slots: threading.Semaphore, ctx: AppContex
 class AckFirstApp:
     """The App as listener modules see it: listeners are registered deferred (or ack_first for views)."""
 
-    def __init__(self, app: App, slots: threading.Semaphore, work: Executor, ctx: AppContext):
-        self._app, self._slots, self._work, self._ctx = app, slots, work, ctx
+    def __init__(self, app: App, slots: threading.Semaphore, work: Executor, forms: Executor, ctx: AppContext):
+        self._app, self._slots, self._work, self._forms, self._ctx = app, slots, work, forms, ctx
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._app, name)
@@ -200,13 +262,15 @@ class AckFirstApp:
         return self._wrapping(self._app.event(*args, **kwargs), self._defer)
 
     def view(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
-        return self._wrapping(self._app.view(*args, **kwargs), lambda fn: ack_first(fn, self._slots, self._ctx))
+        return self._wrapping(
+            self._app.view(*args, **kwargs), lambda fn: ack_first(fn, self._slots, self._ctx, self._forms)
+        )
 
 
-def register_all(app: App, ctx: AppContext, work: Executor) -> None:
+def register_all(app: App, ctx: AppContext, work: Executor, forms: Executor) -> None:
     from handlers import actions, checkins, commands, diagnose, events, fallback, manager
 
-    wrapped: Any = AckFirstApp(app, threading.Semaphore(WORK_SLOTS), work, ctx)
+    wrapped: Any = AckFirstApp(app, threading.Semaphore(WORK_SLOTS), work, forms, ctx)
     commands.register(wrapped, ctx)
     diagnose.register(wrapped, ctx)
     actions.register(wrapped, ctx)

@@ -11,9 +11,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot import render, roster_service
 from bot.context import AppContext
-from bot.slack_delivery import OutcomeUnknown, dm_once, failure_reason
+from bot.slack_delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
 from bot.slack_users import coachable_problem, fetch_user
-from handlers.common import Respond, body_team, int_or_none, is_own_member, reply
+from handlers.common import Respond, body_team, int_or_none, is_own_member, replace_original, reply
 from storage import queries
 from storage.db import session_scope
 
@@ -42,13 +42,13 @@ def register(app: App, ctx: AppContext) -> None:
         if not decision.ok:
             reply(respond, decision.message)
             return
-        respond(replace_original=True, **render.text_message(decision.message))
+        replace_original(respond, render.text_message(decision.message))
         if decision.manager_user_id:  # the decision stands; the manager also sees it in /coach team
             verb = "accepted" if accept else "declined"
             message = render.text_message(f"<@{rep_id}> {verb} your coaching request.")
             try:
                 dm_once(client, decision.manager_user_id, message, f"decision:{team_id}:{request_id}")
-            except (SlackApiError, OutcomeUnknown) as exc:
+            except (SlackApiError, NotSent, OutcomeUnknown) as exc:
                 log.warning("decision not confirmed to the manager error=%s", failure_reason(exc))
 
     @app.action("manager_request_accept")

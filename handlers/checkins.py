@@ -19,7 +19,7 @@ from bot.context import AppContext
 from bot.home import refresh_home
 from bot.render import text_message
 from bot.schedule import local_today, zone_for
-from bot.slack_delivery import OutcomeUnknown, dm_once, failure_reason
+from bot.slack_delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
 from bot.slack_users import fetch_user
 from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT, escape_mrkdwn, truncate
 from handlers.common import (
@@ -28,6 +28,7 @@ from handlers.common import (
     int_or_none,
     is_own_member,
     may_coach,
+    replace_original,
     reply,
     try_dm,
     view_metadata,
@@ -75,9 +76,9 @@ def register(app: App, ctx: AppContext) -> None:
         if respond is not None and container_ts and container_ts == commitment.dm_ts:
             archetype = ctx.playbook.archetypes.get(wiring.archetype or "")
             gap = ctx.playbook.gaps.get(commitment.gap)
-            respond(
-                replace_original=True,
-                **rc.commitment_dm(
+            replace_original(
+                respond,
+                rc.commitment_dm(
                     commitment,
                     commitment.manager_user_id,
                     archetype.first_practice_step if archetype else None,
@@ -197,7 +198,7 @@ def register(app: App, ctx: AppContext) -> None:
         )
         try:
             dm_once(client, commitment.manager_user_id, text_message(told), f"blocked:{team_id}:{result.check_in_id}")
-        except (SlackApiError, OutcomeUnknown) as exc:
+        except (SlackApiError, NotSent, OutcomeUnknown) as exc:
             log.warning("blocked reason not confirmed to the manager error=%s", failure_reason(exc))
             try_dm(client, user_id, "I saved what's in the way, but I couldn't confirm your manager got it.")
             return

@@ -14,7 +14,7 @@ from bot import render, roster_service
 from bot.access import NOT_ALLOWED, can_view_rep, in_workspace, is_admin
 from bot.context import AppContext
 from bot.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
-from bot.slack_delivery import OutcomeUnknown, dm_once, failure_reason
+from bot.slack_delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
 from bot.slack_users import fetch_user
 from bot.summary_service import SESSION_KINDS
 from bot.text import MAX_COMMAND_TEXT, escape_mrkdwn, parse_user_mention, truncate
@@ -130,7 +130,7 @@ def request_rep(
     message = render.manager_request_dm(outcome.request_id, caller, outcome.current_manager)
     try:
         dm_once(client, rep.id, message, f"request:{team_id}:{outcome.request_id}")
-    except SlackApiError as exc:
+    except (SlackApiError, NotSent) as exc:
         with session_scope(ctx.engine) as session:
             roster_service.withdraw_request(session, team_id, outcome.request_id)
         reply(

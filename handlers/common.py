@@ -21,9 +21,21 @@ log = logging.getLogger("coachbot.handlers")
 
 
 def reply(respond: Respond, message: dict[str, Any] | str) -> None:
-    """An ephemeral answer to the person who asked; never visible to the channel."""
+    """An ephemeral answer to the person who asked; never visible to the channel. Best effort: what
+    was done is done, and an answer lost on the way must not make it look undone."""
     msg = text_message(message) if isinstance(message, str) else message
-    respond(response_type="ephemeral", replace_original=False, **msg)
+    try:
+        respond(response_type="ephemeral", replace_original=False, **msg)
+    except Exception as exc:
+        log.warning("could not answer the user (%s)", type(exc).__name__)
+
+
+def replace_original(respond: Respond, message: dict[str, Any]) -> None:
+    """Update the message whose button was clicked; best effort, like `reply`."""
+    try:
+        respond(replace_original=True, **message)
+    except Exception as exc:
+        log.warning("could not update the message (%s)", type(exc).__name__)
 
 
 def resolve_mention(
@@ -55,10 +67,12 @@ def may_coach(ctx: AppContext, client: WebClient, caller: str, rep: Any, team_id
 
 
 def is_own_member(client: WebClient, body: dict[str, Any], user_id: str, team_id: str) -> bool:
-    """The user's own team is this workspace: from the payload when it says (clicks, forms), else Slack."""
+    """The user's own team is this workspace. A payload that names another team settles it at once;
+    otherwise Slack's own record decides (the same source as the admin flags)."""
     user = body.get("user")
-    if isinstance(user, dict) and isinstance(user.get("team_id"), str) and user.get("id") == user_id:
-        return user["team_id"] == team_id
+    named = user.get("team_id") if isinstance(user, dict) and user.get("id") == user_id else None
+    if isinstance(named, str) and named != team_id:
+        return False
     return in_workspace(fetch_user(client, user_id), team_id)
 
 
@@ -77,6 +91,9 @@ def try_dm(client: WebClient, user_id: str, message: dict[str, Any] | str) -> bo
         return True
     except SlackApiError as exc:
         log.warning("could not DM user=%s error=%s", user_id, exc.response.get("error"))
+        return False
+    except Exception as exc:  # a reset or timeout: never retried blindly, and never fatal here
+        log.warning("could not DM user=%s error=%s", user_id, type(exc).__name__)
         return False
 
 
@@ -110,8 +127,12 @@ def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def body_team(body: dict[str, Any]) -> str:
-    """The team id of an interactive payload."""
-    return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
+    """The team id of an interactive payload (request_guard made sure team and user are objects)."""
+    team, user = body.get("team"), body.get("user")
+    found = (team.get("id") if isinstance(team, dict) else None) or (
+        user.get("team_id") if isinstance(user, dict) else None
+    )
+    return found if isinstance(found, str) else ""
 
 
 def int_or_none(value: Any) -> int | None:

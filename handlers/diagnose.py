@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import App
@@ -16,13 +17,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import coaching_service as svc
+from bot import deliveries, roster_service
 from bot import render_coaching as rc
-from bot import roster_service
 from bot.coaching import CommitmentDraft, check_commitment, check_evidence
 from bot.context import AppContext
 from bot.home import refresh_home
 from bot.playbook import CAUSES
-from bot.slack_delivery import UNKNOWN_OUTCOME, OutcomeUnknown, dm_once, failure_reason
+from bot.slack_delivery import UNKNOWN_OUTCOME, NotSent, OutcomeUnknown, dm_if_absent, dm_once, failure_reason
 from bot.slack_users import SlackUser, coachable_problem, fetch_user
 from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT
 from handlers.common import (
@@ -62,6 +63,10 @@ def rep_for_submission(
         try_dm(client, caller, NOT_YOUR_REP)
         return None
     return rep
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def prescribe_and_send(
@@ -125,7 +130,7 @@ def prescribe_and_send(
     unconfirmed = ""
     try:
         channel, ts = dm_once(client, rep_id, message, f"commitment:{team_id}:{commitment.id}")
-    except SlackApiError as exc:
+    except (SlackApiError, NotSent) as exc:
         with session_scope(ctx.engine) as session:
             svc.discard_draft(session, team_id, commitment.id)
         return (
@@ -216,12 +221,18 @@ def register(app: App, ctx: AppContext) -> None:
                 now=ctx.clock(),
             )
             has_profile = result.diagnosis.profile_version is not None
-        if not result.created:
-            return  # the same form submitted twice: the first submit already sent the brief
         assert result.diagnosis.id is not None
         brief = rc.brief_message(rep.id, result.brief, result.diagnosis.id, evidence, has_profile)
+        key = f"brief:{team_id}:{result.diagnosis.id}"
         try:
-            dm_once(client, caller, brief, f"brief:{team_id}:{result.diagnosis.id}")
+            if result.created:
+                dm_once(client, caller, brief, key)
+            else:  # the same form again: its brief may never have gone out; the history decides
+                since = _aware(result.diagnosis.created_at).timestamp() - 300
+                dm_if_absent(client, caller, brief, key, since)
+        except NotSent as exc:  # certainly not delivered: the same form may come again and deliver it
+            log.error("brief not delivered team=%s diagnosis=%s error=%s", team_id, result.diagnosis.id, exc.reason)
+            deliveries.release(ctx, body)
         except (SlackApiError, OutcomeUnknown) as exc:
             reason = failure_reason(exc)
             log.error("brief not delivered team=%s diagnosis=%s error=%s", team_id, result.diagnosis.id, reason)

@@ -89,7 +89,15 @@ def post_summary_now(ctx: AppContext, client: WebClient, team_id: str, manager_i
         channel = summaries.summary_channel(session, team_id, manager_id)
     if messages is None:
         return "You don't have any reps in Coachbot yet, so there is nothing to summarize."
+    note = ""
     if channel:
+        try:
+            problem = summaries.channel_privacy_problem(client, channel)
+        except SlackApiError as exc:
+            problem = f"I couldn't check that it is still private ({exc.response.get('error')})."
+        if problem:  # made public or shared since it was set: the wiring data goes to your DM instead
+            note = f"I couldn't post your summary to <#{channel}>: {problem} So here it is in a DM."
+    if channel and not note:
         try:
             summaries.post_messages(client, channel, messages)
             return f"Posted your summary to <#{channel}>."
@@ -98,7 +106,8 @@ def post_summary_now(ctx: AppContext, client: WebClient, team_id: str, manager_i
             if error not in summaries.CHANNEL_GONE:
                 return f"I couldn't post the summary ({error})."
             note = f"I couldn't post your summary to <#{channel}> ({error}), so here it is in a DM."
-            messages[0] = {**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}
+    if note:
+        messages[0] = {**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}
     try:
         target = client.conversations_open(users=manager_id)["channel"]["id"]
         summaries.post_messages(client, target, messages)

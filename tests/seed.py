@@ -154,3 +154,32 @@ def bulk_team(  # type: ignore[no-untyped-def]
         s.flush()
         s.add_all([SessionAttendee(team_id=team_id, session_id=group.id, person_id=p.id) for p in people])
         s.commit()
+
+
+def age_claims(engine, minutes: float = 3) -> None:  # type: ignore[no-untyped-def]
+    """Real time passes for the outbox: claims (and "check again after" marks) become this much older.
+
+    Whether a claim is still alive is judged in real time, not by a pass's `--now`; a test that jumps
+    ahead in schedule time ages the claims the same way instead of sleeping.
+    """
+    from sqlalchemy import update
+    from sqlmodel import Session, col
+
+    from storage.models import ScheduledMessage
+
+    with Session(engine) as session:
+        rows = session.exec(select_sending()).all()
+        for row in rows:
+            values = {"claimed_at": row.claimed_at - timedelta(minutes=minutes) if row.claimed_at else None}
+            if row.next_attempt_at is not None:
+                values["next_attempt_at"] = row.next_attempt_at - timedelta(minutes=minutes)
+            session.exec(update(ScheduledMessage).where(col(ScheduledMessage.id) == row.id).values(**values))  # type: ignore[call-overload]
+        session.commit()
+
+
+def select_sending():  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from storage.models import ScheduledMessage
+
+    return select(ScheduledMessage).where(ScheduledMessage.status == "sending")

@@ -83,6 +83,7 @@ def test_an_unconfirmed_summary_is_not_resent_after_the_manager_moves_it(cli, sl
     code, out, err = cli("dispatch", "--now", SUMMARY.isoformat())
     assert code == 0, err
     assert "unconfirmed 1" in out, out
+    seed.age_claims(engine, 5)
     with Session(engine) as s:  # the manager now wants the summary by DM
         setting = s.exec(select(ManagerSetting)).one()
         setting.summary_channel = None
@@ -128,7 +129,9 @@ def test_a_crash_resolution_while_slack_history_times_out_never_resends(  # type
     code, out, _ = cli("dispatch", "--now", NUDGE.isoformat())
     assert "unconfirmed 1" in out, out
     fake.answer_late("conversations.history", 2.5)
+    seed.age_claims(engine, 3)
     cli("dispatch", "--now", (NUDGE + timedelta(minutes=3)).isoformat())
+    seed.age_claims(engine, 3)
     cli("dispatch", "--now", (NUDGE + timedelta(minutes=6)).isoformat())
     assert _nudge_keys(fake) == [f"T0TEAM:{REP}:nudge:2026-11-16"]
     with Session(engine) as s:

@@ -85,9 +85,9 @@ def test_admins_of_another_workspace_are_not_admins_here(slack, database_url, en
             h.command(outsider, f"profile <@{REP}>")
             assert "Wiring card" not in h.fake.last_response_text()
             h.command(outsider, "settings reminders off")
-            assert "Only Coachbot admins" in h.fake.last_response_text()
+            assert "for members of this workspace only" in h.fake.last_response_text()
             h.command(outsider, f"assign <@{REP2}> <@{outsider}>")
-            assert "Only Coachbot admins" in h.fake.last_response_text()
+            assert "for members of this workspace only" in h.fake.last_response_text()
         with Session(engine) as s:
             assert queries.get_workspace(s, "T0TEAM").reminders_enabled is True
             assert queries.get_person(s, "T0TEAM", REP2).manager_user_id == MANAGER
@@ -238,4 +238,4 @@ def test_malformed_button_value(harness, roster):  # type: ignore[no-untyped-def
 
 def test_other_workspace_sees_nothing(harness, roster):  # type: ignore[no-untyped-def]
     harness.command(MANAGER, "team", team_id="T0OTHER")
-    assert "don't have any reps" in _reply(harness)
+    assert "for members of this workspace only" in _reply(harness)

@@ -104,7 +104,7 @@ def test_diagnose_opens_modal_with_wiring_and_history(h):  # type: ignore[no-unt
         (REP, None, "Only a rep's manager or a Coachbot admin"),
         (OTHER_MANAGER, None, "Only a rep's manager or a Coachbot admin"),
         (STRANGER, None, "Only a rep's manager or a Coachbot admin"),
-        (MANAGER, "T0OTHER", "belongs to another workspace"),
+        (MANAGER, "T0OTHER", "for members of this workspace only"),
     ],
 )
 def test_diagnose_permission_refusals(h, caller, team, expected):  # type: ignore[no-untyped-def]
@@ -427,7 +427,7 @@ def test_other_manager_cannot_open_prescribe(h):  # type: ignore[no-untyped-def]
     h.action(OTHER_MANAGER, "prescribe_open", value)
     assert "Only a rep's manager" in h.fake.last_response_text()
     h.action(MANAGER, "prescribe_open", value, team_id="T0OTHER")
-    assert "couldn't find that diagnosis" in h.fake.last_response_text()
+    assert "for members of this workspace only" in h.fake.last_response_text()
     assert len(h.fake.calls_to("views.open")) == opened
 
 

@@ -73,6 +73,7 @@ def test_a_failed_history_lookup_stays_unknown_and_never_resends(  # type: ignor
     assert len(_posts(fake)) == 2 and {r.status for r in _nudges(engine)} == {"sending"}
 
     # Later pass: the first lookup fails; that row stays unknown, the other is resolved in the same pass.
+    seed.age_claims(engine, 3)
     HISTORY_FAULTS[fault](fake)
     out = dispatch(cli, NUDGE + timedelta(minutes=3))
     rows = _nudges(engine)
@@ -83,6 +84,7 @@ def test_a_failed_history_lookup_stays_unknown_and_never_resends(  # type: ignor
     assert len(_posts(fake)) == 2  # nothing sent again
 
     # The next pass checks it again, once the history answers: it was delivered, so it is not resent.
+    seed.age_claims(engine, 3)
     out = dispatch(cli, NUDGE + timedelta(minutes=6))
     assert {r.status for r in _nudges(engine)} == {"sent"}, out
     keys = _posts(fake)
@@ -96,6 +98,7 @@ def test_after_the_grace_window_an_unverifiable_row_is_recorded_not_resent(cli, 
     fake.lose_answer("chat.postMessage", status=0)  # posted, then the connection dropped
     dispatch(cli, NUDGE)
     fake.fail_next("conversations.history", status=503, times=10)
+    seed.age_claims(engine, 13 * 60)
     out = dispatch(cli, NUDGE + timedelta(hours=13))
     (row,) = _nudges(engine)
     assert row.status == "unverified" and "history lookup failed" in (row.last_error or ""), out
@@ -111,6 +114,7 @@ def test_a_lost_answer_whose_message_is_absent_is_sent_once_more(cli, slack, eng
     fake.fail_next("chat.postMessage", status=502)  # refused before posting, but a 5xx: unknown to us
     assert "unconfirmed 1" in dispatch(cli, NUDGE)
     assert _posts(fake) == []
+    seed.age_claims(engine, 3)
     dispatch(cli, NUDGE + timedelta(minutes=3))  # verified absent: sent now
     (row,) = _nudges(engine)
     assert row.status == "sent" and len(_posts(fake)) == 1

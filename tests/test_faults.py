@@ -168,6 +168,7 @@ def test_slack_failing_in_bursts_delays_but_never_loses_or_doubles(
         assert code == 0, err
         passes += 1
         moment += timedelta(minutes=3)  # past the backoff and the stale window
+        seed.age_claims(engine, 3)
     keys = _nudge_keys(fake)
     with Session(engine) as s:
         rows = s.exec(select(ScheduledMessage).where(ScheduledMessage.kind == "nudge")).all()

@@ -102,7 +102,7 @@ def test_manager_of_another_workspace_cannot_coach_here(h, engine):  # type: ign
     """The roster says MANAGER coaches REP; once MANAGER's own team is another org, that counts for nothing."""
     h.fake.users[MANAGER]["team_id"] = "T0OTHER"
     h.command(MANAGER, f"<@{REP}> noticed early pitching", command="/diagnose")
-    assert "Only a rep's manager or a Coachbot admin" in h.fake.last_response_text()
+    assert "for members of this workspace only" in h.fake.last_response_text()
     assert h.fake.calls_to("views.open") == []
     h.command(MANAGER, f"profile <@{REP}>")
     assert "Wiring card" not in h.fake.last_response_text()
@@ -147,8 +147,11 @@ def test_on_demand_summary_falls_back_to_a_dm_and_says_why(h, engine):  # type: 
     h.command(MANAGER, "summary")
     posts = [c for c in fake.calls_to("chat.postMessage") if c.args.get("thread_ts") is None]
     (dm,) = [c for c in posts if c.args["channel"] == f"D{MANAGER}"]
-    assert "not_in_channel" in dm.text_dump()
+    assert (
+        "couldn't post your summary to <#G0COACH>" in dm.text_dump() and "not in that private channel" in dm.text_dump()
+    )
     assert "so I sent your summary by DM" in fake.last_response_text()
+    assert not [c for c in posts if c.args["channel"] == "G0COACH"]  # checked before posting, not after
 
 
 def test_resume_gives_back_the_days_not_used(h, engine):  # type: ignore[no-untyped-def]

@@ -299,6 +299,7 @@ def test_home_tab_per_role(harness, slack, engine, playbook, team):  # type: ign
 
 def test_home_for_a_huge_team_stays_within_100_blocks(harness, slack, engine, team):  # type: ignore[no-untyped-def]
     _bulk_team(engine, 1000, manager="UHUGE")
+    slack.fake.add_user("UHUGE", "Hugo")
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
     harness.event({"type": "app_home_opened", "user": "UHUGE", "tab": "home"}, event_id="EvHuge")
     call = slack.fake.calls_to("views.publish")[-1]  # the fake refuses views over the limits
