@@ -22,7 +22,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -36,7 +36,15 @@ from bot.schedule import latest_weekly, local_moment, local_today, zone_for
 from bot.slack_delivery import UNKNOWN_OUTCOME, Lookup, Search, failure_reason, find_message
 from bot.summary_service import build_messages, channel_privacy_problem, post_messages, summary_channel
 from storage.db import session_scope
-from storage.models import CheckIn, Commitment, Person, ScheduledMessage, WiringProfile, Workspace
+from storage.models import (
+    CheckIn,
+    Commitment,
+    Person,
+    ProcessedDelivery,
+    ScheduledMessage,
+    WiringProfile,
+    Workspace,
+)
 
 log = logging.getLogger("coachbot.dispatch")
 
@@ -55,6 +63,10 @@ UNREACHABLE = {
 MAX_ATTEMPTS = 5
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 PLAN_CHUNK = 1000
+FINISHED = ("sent", "skipped", "failed", "unreachable", "unverified")
+OUTBOX_RETENTION = timedelta(days=90)
+DELIVERY_KEY_RETENTION = timedelta(days=7)
+PRUNE_EVERY = timedelta(hours=1)
 REMINDER_MIN_WINDOW = 3  # a reminder only makes sense when there is a middle to the window
 
 
@@ -70,6 +82,7 @@ class PassReport:
     unconfirmed: int = 0
     unverified: int = 0
     closed: int = 0
+    pruned: int = 0
     errors: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -78,7 +91,7 @@ class PassReport:
             f"unreachable {self.unreachable}, retrying {self.retrying}, failed {self.failed}, "
             f"resolved after a crash {self.resolved}, unconfirmed {self.unconfirmed}, "
             f"never verified {self.unverified}, "
-            f"commitments closed {self.closed}"
+            f"commitments closed {self.closed}, old rows pruned {self.pruned}"
         )
 
 
@@ -127,6 +140,7 @@ class Dispatcher:
         self.grace = grace
         self.stale_after = stale_after or timedelta(seconds=ctx.settings.stale_after_seconds)
         self.batch_size = batch_size
+        self._pruned_at: datetime | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     # --- one pass ------------------------------------------------------------------------------
@@ -140,7 +154,41 @@ class Dispatcher:
             if not batch:
                 break
             self.deliver_batch(batch, now, report)
+        self.prune(now, report)
         return report
+
+    # --- housekeeping --------------------------------------------------------------------------
+    def prune(self, now: datetime, report: PassReport) -> None:
+        """Old finished outbox rows and old delivery keys go, at most once an hour per process.
+
+        A finished row is kept OUTBOX_RETENTION, and always while its commitment is active (planning
+        looks at those rows). A delivery key is kept DELIVERY_KEY_RETENTION: Slack retries within
+        minutes, and a replay needs a signature under five minutes old.
+        """
+        wall = datetime.now(UTC)
+        if self._pruned_at is not None and wall - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = wall
+        active = select(Commitment.id).where(Commitment.status == "active")
+        with session_scope(self.ctx.engine) as session:
+            outbox = session.exec(  # type: ignore[call-overload]
+                delete(ScheduledMessage)
+                .where(
+                    col(ScheduledMessage.status).in_(FINISHED),
+                    col(ScheduledMessage.created_at) < now - OUTBOX_RETENTION,
+                    or_(
+                        col(ScheduledMessage.commitment_id).is_(None),
+                        col(ScheduledMessage.commitment_id).not_in(active),
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            keys = session.exec(  # type: ignore[call-overload]
+                delete(ProcessedDelivery)
+                .where(col(ProcessedDelivery.seen_at) < wall - DELIVERY_KEY_RETENTION)
+                .execution_options(synchronize_session=False)
+            )
+        report.pruned += int(outbox.rowcount or 0) + int(keys.rowcount or 0)
 
     # --- planning: which (rep, kind, period) rows should exist by now ------------------------
     def plan(self, now: datetime, report: PassReport) -> None:
