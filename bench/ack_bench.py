@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -41,7 +41,7 @@ def seed(database_url: str) -> list[int]:
     from sqlmodel import Session
 
     from bot.coaching import CommitmentDraft
-    from bot.coaching_service import prescribe, record_diagnosis
+    from bot.coaching_service import activate, prescribe, record_diagnosis
     from bot.playbook import load_playbook
     from bot.slack_users import SlackUser
     from storage.db import make_engine
@@ -72,6 +72,7 @@ def seed(database_url: str) -> list[int]:
                 False,
                 f"c{i}",
             )
+            activate(s, TEAM, c.commitment.id, None, None, datetime.now(UTC))  # as after the rep's DM went out
             ids.append(c.commitment.id)
         s.add(Person(team_id=TEAM, slack_user_id="UBMGR", display_name="Manager", tz="UTC", role="manager"))
         s.commit()
@@ -111,7 +112,10 @@ def signed(body: bytes) -> dict[str, str]:
 
 
 def body_for(kind: str, i: int, commitment_ids: list[int], response_url: str) -> bytes:
+    """A fresh command or click each time: Slack's trigger ids are unique, and a repeated one would
+    only measure the once-only claim."""
     rep = f"UB{i % REPS:06d}"
+    trigger = f"t{i}.{time.time_ns()}"
     if kind == "diagnose":
         return urlencode(
             {
@@ -120,7 +124,7 @@ def body_for(kind: str, i: int, commitment_ids: list[int], response_url: str) ->
                 "command": "/diagnose",
                 "text": f"<@{rep}>",
                 "response_url": response_url,
-                "trigger_id": f"t{i}",
+                "trigger_id": trigger,
                 "api_app_id": "A0",
             }
         ).encode()
@@ -129,7 +133,7 @@ def body_for(kind: str, i: int, commitment_ids: list[int], response_url: str) ->
         "team": {"id": TEAM},
         "user": {"id": rep, "team_id": TEAM},
         "api_app_id": "A0",
-        "trigger_id": f"t{i}",
+        "trigger_id": trigger,
         "response_url": response_url,
         "container": {"type": "message", "message_ts": "1.0"},
         "actions": [

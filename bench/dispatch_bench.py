@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,6 +37,7 @@ def serve_fake(reps: int, port_queue: multiprocessing.Queue) -> None:  # type: i
     server.fake.team_id = TEAM
     for i in range(reps):
         server.fake.add_user(f"UB{i:06d}", f"Rep{i}", tz="UTC")
+    server.fake.add_user("UBMGR", "Manager", tz="UTC")  # the ack bench's manager
     with server:
         port_queue.put(server.api_url)
         while True:
@@ -106,6 +108,91 @@ def seed(database_url: str, reps: int) -> None:
     engine.dispose()
 
 
+class CheckInTapper:
+    """The real app (Bolt in waitress, as `coachbot run --http` serves it, without its scheduler) on the
+    bench's database, to measure check-ins clicked while a 10,000-nudge pass runs in another process."""
+
+    SECRET = "bench-signing-secret"
+
+    def __init__(self, database_url: str, api_url: str):
+        import threading
+
+        from waitress.server import create_server
+
+        from bot.app import create_app
+        from bot.context import AppContext
+        from bot.http_server import make_wsgi_app
+        from bot.playbook import load_playbook
+        from bot.settings import Settings
+        from storage.db import make_engine
+
+        settings = Settings(
+            bot_token="xoxb-bench", signing_secret=self.SECRET, database_url=database_url, slack_api_url=api_url
+        )
+        self.engine = make_engine(database_url)
+        ctx = AppContext(settings=settings, engine=self.engine, playbook=load_playbook(), clock=lambda: NOW)
+        self.server = create_server(
+            make_wsgi_app(create_app(ctx), self.engine, self.SECRET), host="127.0.0.1", port=0, threads=8
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        self.response_url = api_url.replace("/api/", "/response/bench")
+
+    def tap_while(self, proc: subprocess.Popen[str], taps: int) -> dict[str, Any]:
+        import hashlib
+        import hmac
+        import http.client
+        from urllib.parse import urlencode
+
+        from sqlmodel import Session, func, select
+
+        from storage.models import CheckIn, Commitment
+
+        with Session(self.engine) as s:
+            ids = list(s.exec(select(Commitment.id).order_by(Commitment.id).limit(taps)))
+        time.sleep(1.5)  # the pass is under way (planning done, sending)
+        latencies, during = [], 0
+        for n, cid in enumerate(ids):
+            payload = {
+                "type": "block_actions",
+                "team": {"id": TEAM},
+                "user": {"id": f"UB{n:06d}", "team_id": TEAM},
+                "trigger_id": f"tap{n}.{time.time_ns()}",
+                "response_url": self.response_url,
+                "container": {"type": "message", "message_ts": "1.0"},
+                "actions": [{"type": "button", "action_id": "checkin_log", "value": str(cid), "action_ts": "1.1"}],
+            }
+            body = urlencode({"payload": json.dumps(payload)}).encode()
+            ts = str(int(time.time()))
+            digest = hmac.new(self.SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": ts,
+                "X-Slack-Signature": f"v0={digest}",
+            }
+            running = proc.poll() is None
+            started = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", self.server.effective_port, timeout=30)
+            conn.request("POST", "/slack/events", body=body, headers=headers)
+            conn.getresponse().read()
+            conn.close()
+            while True:  # answered is not enough: wait until the check-in is stored
+                with Session(self.engine) as s:
+                    stored = s.exec(select(func.count()).select_from(CheckIn).where(CheckIn.commitment_id == cid)).one()
+                if stored or time.perf_counter() - started > 30:
+                    break
+                time.sleep(0.01)
+            latencies.append(time.perf_counter() - started)
+            during += running and proc.poll() is None
+            time.sleep(0.2)
+        with Session(self.engine) as s:
+            total = int(s.exec(select(func.count()).select_from(CheckIn)).one())
+        return {"latencies": latencies, "during": during, "stored": total}
+
+    def close(self) -> None:
+        self.server.task_dispatcher.shutdown()
+
+
 def peak_rss_mb() -> float:
     """Peak RSS of this process's own memory (VmHWM). ru_maxrss would include the parent's peak,
     since Linux carries it across fork and exec."""
@@ -172,6 +259,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=10_000)
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument("--taps", type=int, default=20, help="check-in clicks sent to the app during the pass")
     parser.add_argument("--child", nargs=2, metavar=("DATABASE_URL", "API_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -186,17 +274,23 @@ def main() -> int:
     t0 = time.perf_counter()
     seed(database_url, args.reps)
     seeded = time.perf_counter() - t0
-    out = subprocess.run(
+    app = CheckInTapper(database_url, api_url) if args.taps else None
+    proc = subprocess.Popen(
         [sys.executable, __file__, "--child", database_url, api_url],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
+    taps = app.tap_while(proc, args.taps) if app else None
+    stdout, stderr = proc.communicate()
+    if app:
+        app.close()
     fake.terminate()
-    if out.returncode != 0:
-        print(out.stderr, file=sys.stderr)
+    if proc.returncode != 0:
+        print(stderr, file=sys.stderr)
         return 1
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r = json.loads(stdout.strip().splitlines()[-1])
     sent = max(r["sent"], 1)
     own_ms = (r["wall_s"] - r["waiting_s"]) * 1000 / sent
     per_msg = r["statements"] / sent
@@ -213,6 +307,13 @@ def main() -> int:
         ("  + BEGIN/COMMIT per nudge", f"{r['transaction_statements'] / sent:.3f}", "", ""),
         ("peak RSS (dispatch process)", f"{r['peak_rss_mb']:.0f} MB", "< 150 MB", f"{r['peak_rss_mb'] / 150:.2f}x"),
     ]
+    if taps is not None:
+        worst = max(taps["latencies"]) if taps["latencies"] else 0.0
+        rows += [
+            ("check-ins tapped during the pass", f"{taps['during']} of {args.taps}", f"{args.taps}", ""),
+            ("  slowest, answered and stored", f"{worst:.2f} s", "< 3 s", f"{worst / 3:.2f}x of target"),
+            ("  stored", f"{taps['stored']}", f"{args.taps}", "ok" if taps["stored"] == args.taps else "LOST"),
+        ]
     width = max(len(a) for a, *_ in rows)
     print(f"{'measure'.ljust(width)}  {'value':>22}  {'target':>10}  ratio")
     for name, value, target, ratio in rows:
