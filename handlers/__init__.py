@@ -6,10 +6,11 @@ before it):
   then runs on a small work pool (`deferred`), queued, not holding a Bolt thread;
 - view submissions validate before they acknowledge (Slack shows field errors from the ack), so
   they run on the forms pool and the request answers as soon as they acknowledge; after that they
-  wait for one of a few work slots (`ack_first`).
+  wait for one of a few work slots (`ack_first`);
+- after the acknowledgement and before the body, each request is claimed once by the key Slack
+  gives it (`bot.deliveries`): a repeated command, click, form or event is answered once; and a
+  person whose own team is another organisation gets a short note instead (`_outsider`).
 Bolt runs with process_before_response=True: nothing of Bolt's polls for the acknowledgement.
-- After the acknowledgement and before the body, each request is claimed once by the key Slack
-  gives it (`bot.deliveries`): a repeated command, click, form or event is answered once.
 """
 
 from __future__ import annotations
