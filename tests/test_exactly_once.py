@@ -203,26 +203,29 @@ def test_check_ins_during_a_slow_recovery_are_acknowledged_and_stored(harness, e
                 )
             )
         s.commit()
-    harness.fake.delays["conversations.history"] = 0.15  # about 4.5 s of lookups in one pass
+    harness.fake.delays["conversations.history"] = 0.2  # about 6 s of lookups in one pass
     dispatcher = Dispatcher(harness.ctx, make_dispatch_client(harness.settings))
     done = threading.Event()
     thread = threading.Thread(target=lambda: (dispatcher.run_pass(now), done.set()))
     thread.start()
-    timings = []
+    timings: list[float] = []
+    during = 0  # clicks that began and were answered and stored while the pass was still running
     try:
         time.sleep(0.3)
-        for _ in range(5):
+        while not done.is_set() and len(timings) < 8:
             started = time.monotonic()
             assert harness.action(REP, "checkin_log", str(cid)).status == 200  # waits for the listener too
             timings.append(time.monotonic() - started)
-        assert not done.is_set(), "the recovery pass ended before the check-ins: the test proves nothing"
+            during += not done.is_set()
     finally:
         thread.join(timeout=60)
     with Session(engine) as s:
         stored = len(s.exec(select(CheckIn)).all())
         statuses = {r.status for r in s.exec(select(ScheduledMessage)).all()}
     FAULT_REPORT.append(
-        f"check-ins during a slow recovery of 30 rows: 5 clicked, {stored} stored, slowest {max(timings):.2f} s"
+        f"check-ins during a slow recovery of 30 rows: {len(timings)} clicked ({during} while it ran), "
+        f"{stored} stored, slowest {max(timings):.2f} s"
     )
-    assert stored == 5 and max(timings) < 3.0
+    assert during >= 2, "the recovery pass ended before the check-ins: the test proves nothing"
+    assert stored == len(timings) and max(timings) < 3.0
     assert "sending" not in statuses  # every stale row was resolved, one lookup at a time
