@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -86,13 +85,12 @@ def test_exception_text_is_scrubbed_of_partial_secrets(log_buffer):  # type: ign
     assert "Traceback" not in text
 
 
-def test_scrubbing_a_long_message_stays_fast(log_buffer):  # type: ignore[no-untyped-def]
+def test_a_partial_secret_at_the_end_of_a_long_message_is_found(log_buffer):  # type: ignore[no-untyped-def]
+    """(How fast the scrubber is belongs in bench/, not here: this checks what it finds.)"""
     log = _log_with(log_buffer, [SIGNING, BOT, APP])
     message = ("lorem ipsum dolor sit amet " * 8000) + SIGNING[3:15]
-    started = time.perf_counter()
     for _ in range(5):
         log.info("%s", message)
-    assert time.perf_counter() - started < 5.0  # about 200 KB each; linear in the length
     text = log_buffer.getvalue()
     assert SIGNING[3:15] not in text and text.count("[redacted]") == 5
 
