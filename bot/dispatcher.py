@@ -615,8 +615,15 @@ class Dispatcher:
 
     def _heartbeat(self, row: ScheduledMessage, channel: str) -> bool:
         """Right before a post: this dispatcher still holds the row (it was not taken over as stale),
-        its claim is fresh again, and the row says where the message goes (crash resolution looks there)."""
+        its claim is fresh again, and the row says where the message goes (crash resolution looks there).
+
+        A DM whose claim this dispatcher made moments ago needs no write: nobody may take a claim over
+        before it is `stale_after` old, and crash resolution finds a DM through the rep's DM channel.
+        """
         moment = datetime.now(UTC)
+        fresh = row.claimed_at is not None and moment - _aware(row.claimed_at) < self.stale_after / 4
+        if fresh and row.kind != "summary" and row.claimed_by == self.worker_id:
+            return True
         with session_scope(self.ctx.engine) as session:
             result = session.exec(  # type: ignore[call-overload]
                 update(ScheduledMessage)
