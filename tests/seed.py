@@ -162,24 +162,16 @@ def age_claims(engine, minutes: float = 3) -> None:  # type: ignore[no-untyped-d
     Whether a claim is still alive is judged in real time, not by a pass's `--now`; a test that jumps
     ahead in schedule time ages the claims the same way instead of sleeping.
     """
-    from sqlalchemy import update
-    from sqlmodel import Session, col
+    from sqlmodel import Session, select
 
     from storage.models import ScheduledMessage
 
+    shift = timedelta(minutes=minutes)
     with Session(engine) as session:
-        rows = session.exec(select_sending()).all()
-        for row in rows:
-            values = {"claimed_at": row.claimed_at - timedelta(minutes=minutes) if row.claimed_at else None}
+        for row in session.exec(select(ScheduledMessage).where(ScheduledMessage.status == "sending")):
+            if row.claimed_at is not None:
+                row.claimed_at -= shift
             if row.next_attempt_at is not None:
-                values["next_attempt_at"] = row.next_attempt_at - timedelta(minutes=minutes)
-            session.exec(update(ScheduledMessage).where(col(ScheduledMessage.id) == row.id).values(**values))  # type: ignore[call-overload]
+                row.next_attempt_at -= shift
+            session.add(row)
         session.commit()
-
-
-def select_sending():  # type: ignore[no-untyped-def]
-    from sqlmodel import select
-
-    from storage.models import ScheduledMessage
-
-    return select(ScheduledMessage).where(ScheduledMessage.status == "sending")
