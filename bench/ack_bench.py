@@ -40,10 +40,10 @@ REPS = 50
 def seed(database_url: str) -> list[int]:
     from sqlmodel import Session
 
-    from bot.coaching import CommitmentDraft
-    from bot.coaching_service import activate, prescribe, record_diagnosis
-    from bot.playbook import load_playbook
-    from bot.slack_users import SlackUser
+    from bot.coaching.rules import CommitmentDraft
+    from bot.coaching.service import activate, prescribe, record_diagnosis
+    from bot.playbook.models import load_playbook
+    from bot.slack.users import SlackUser
     from storage.db import make_engine
     from storage.migrate import upgrade
     from storage.models import Person

@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.http_server import serve
+from bot.slack.http_server import serve
 
 
 def main() -> None:

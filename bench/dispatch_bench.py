@@ -121,9 +121,9 @@ class CheckInTapper:
 
         from bot.app import create_app
         from bot.context import AppContext
-        from bot.http_server import make_wsgi_app
-        from bot.playbook import load_playbook
+        from bot.playbook.models import load_playbook
         from bot.settings import Settings
+        from bot.slack.http_server import make_wsgi_app
         from storage.db import make_engine
 
         settings = Settings(
@@ -208,10 +208,10 @@ def child(database_url: str, api_url: str) -> None:
     from sqlalchemy import event
 
     from bot.context import AppContext
-    from bot.dispatcher import Dispatcher
-    from bot.playbook import load_playbook
+    from bot.outbox.dispatcher import Dispatcher
+    from bot.playbook.models import load_playbook
     from bot.settings import Settings
-    from bot.slack_client import make_web_client
+    from bot.slack.client import make_web_client
     from storage.db import make_engine
 
     settings = Settings(bot_token="xoxb-bench", database_url=database_url, slack_api_url=api_url)

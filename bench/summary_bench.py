@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bot.playbook import load_playbook  # noqa: E402
-from bot.team_data import load_team  # noqa: E402
-from bot.team_summary import build_summary, summary_messages  # noqa: E402
+from bot.playbook.models import load_playbook  # noqa: E402
+from bot.team.data import load_team  # noqa: E402
+from bot.team.summary import build_summary, summary_messages  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests.seed import bulk_team  # noqa: E402

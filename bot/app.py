@@ -11,12 +11,12 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
-from bot import deliveries
 from bot.context import AppContext
 from bot.errors import describe_error
-from bot.request_guard import shape_problem
-from bot.request_info import describe_request
-from bot.slack_client import make_web_client
+from bot.slack import deliveries
+from bot.slack.client import make_web_client
+from bot.slack.request_guard import shape_problem
+from bot.slack.request_info import describe_request
 
 log = logging.getLogger("coachbot.requests")
 # Form listeners run on the listener pool until they acknowledge (handlers.ack_first); other listener
@@ -32,7 +32,7 @@ class CoachbotApp(App):
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         started = time.perf_counter()
         if isinstance(req.body, dict) and (problem := shape_problem(req.body)):
-            # HTTP requests were checked before parsing (bot.http_server); Socket Mode envelopes are here.
+            # HTTP requests were checked before parsing (bot.slack.http_server); Socket Mode envelopes are here.
             log.warning("rejected request: %s (400)", problem)
             return BoltResponse(status=400, body="")
         resp = super().dispatch(req)
@@ -87,7 +87,7 @@ def create_app(
             except Exception:  # the user may be gone; there is nothing more to tell them
                 log.warning("could not tell the user about the failure")
 
-    from bot.home import HomeRefresher
+    from bot.team.home import HomeRefresher
     from handlers import register_all
 
     deliveries.watch_commits(ctx.engine)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from bot.playbook import Playbook, PlaybookError, load_playbook
+from bot.playbook.models import Playbook, PlaybookError, load_playbook
 from bot.settings import Settings, SettingsError, describe_startup, load_settings, safe_database_url
 
 EXIT_CONFIG = 2
@@ -58,9 +58,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError
 
-    from bot.roster_import import ImportRejected, apply_rows, read_rows, validate_rows
-    from bot.slack_client import make_web_client
-    from bot.slack_users import fetch_user, fetch_user_by_email
+    from bot.roster.importer import ImportRejected, apply_rows, read_rows, validate_rows
+    from bot.slack.client import make_web_client
+    from bot.slack.users import fetch_user, fetch_user_by_email
     from storage.db import make_engine, session_scope
     from storage.migrate import upgrade
 
@@ -106,9 +106,9 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from bot.context import AppContext
-    from bot.dispatcher import Dispatcher
     from bot.logging_setup import configure_logging
-    from bot.slack_client import make_dispatch_client
+    from bot.outbox.dispatcher import Dispatcher
+    from bot.slack.client import make_dispatch_client
     from storage.db import make_engine
     from storage.migrate import upgrade
 
@@ -134,7 +134,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from bot.export import export_csv
+    from bot.team.export import export_csv
     from storage.db import make_engine
     from storage.migrate import upgrade
 
@@ -180,9 +180,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         app = create_app(ctx)
     except BoltError as exc:
         return _fail([f"could not start: {str(exc)[:200]} (is SLACK_BOT_TOKEN valid and SLACK_API_URL reachable?)"], 1)
-    from bot.dispatcher import Dispatcher
-    from bot.scheduler import start_scheduler
-    from bot.slack_client import make_dispatch_client
+    from bot.outbox.dispatcher import Dispatcher
+    from bot.outbox.scheduler import start_scheduler
+    from bot.slack.client import make_dispatch_client
 
     scheduler = start_scheduler(Dispatcher(ctx, make_dispatch_client(settings)))
     # Everything built so far lives as long as the process: keep it out of the collector's full scans,
@@ -190,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     if args.http:
-        from bot.http_server import make_wsgi_app, serve
+        from bot.slack.http_server import make_wsgi_app, serve
 
         serve(make_wsgi_app(app, engine, settings.signing_secret), args.host, args.port)
     else:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.playbook import Playbook
+from bot.playbook.models import Playbook
 from bot.settings import Settings
 
 
@@ -24,7 +24,7 @@ class AppContext:
     engine: Engine
     playbook: Playbook
     clock: Callable[[], datetime] = field(default=system_clock)
-    home_refresher: Any = None  # set by the app factory (bot.home.HomeRefresher)
+    home_refresher: Any = None  # set by the app factory (bot.team.home.HomeRefresher)
     known_active_teams: set[str] = field(default_factory=set)  # checked once per process (bot.app)
 
     def session(self) -> Session:

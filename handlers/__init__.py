@@ -8,7 +8,7 @@ before it):
   they run on the forms pool and the request answers as soon as they acknowledge; after that they
   wait for one of a few work slots (`ack_first`);
 - after the acknowledgement and before the body, each request is claimed once by the key Slack
-  gives it (`bot.deliveries`): a repeated command, click, form or event is answered once; and a
+  gives it (`bot.slack.deliveries`): a repeated command, click, form or event is answered once; and a
   person whose own team is another organisation gets a short note instead (`_outsider`).
 Bolt runs with process_before_response=True: nothing of Bolt's polls for the acknowledgement.
 """
@@ -24,12 +24,12 @@ from typing import Any
 
 from slack_bolt import App
 
-from bot import deliveries
-from bot.access import in_workspace
 from bot.context import AppContext
 from bot.errors import describe_error
-from bot.request_info import describe_request, request_ids
-from bot.slack_users import fetch_user
+from bot.roster.access import in_workspace
+from bot.slack import deliveries
+from bot.slack.request_info import describe_request, request_ids
+from bot.slack.users import fetch_user
 from handlers.common import is_own_member
 
 WORK_SLOTS = 4  # view submissions doing their after-ack work at the same time

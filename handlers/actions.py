@@ -9,10 +9,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import render, roster_service
 from bot.context import AppContext
-from bot.slack_delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
-from bot.slack_users import coachable_problem, fetch_user
+from bot.roster import service as roster_service
+from bot.roster import views as render
+from bot.slack.delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
+from bot.slack.users import coachable_problem, fetch_user
 from handlers.common import Respond, body_team, int_or_none, is_own_member, replace_original, reply
 from storage import queries
 from storage.db import session_scope

@@ -12,16 +12,16 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import coaching_service as svc
-from bot import render_coaching as rc
-from bot.access import in_workspace
+from bot.coaching import service as svc
+from bot.coaching import views as rc
 from bot.context import AppContext
-from bot.home import refresh_home
-from bot.render import text_message
-from bot.schedule import local_today, zone_for
-from bot.slack_delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
-from bot.slack_users import fetch_user
-from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT, escape_mrkdwn, truncate
+from bot.practice.schedule import local_today, zone_for
+from bot.roster.access import in_workspace
+from bot.roster.views import text_message
+from bot.slack.delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
+from bot.slack.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT, escape_mrkdwn, truncate
+from bot.slack.users import fetch_user
+from bot.team.home import refresh_home
 from handlers.common import (
     Respond,
     body_team,

@@ -10,14 +10,15 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import render, roster_service
-from bot.access import NOT_ALLOWED, can_view_rep, in_workspace, is_admin
 from bot.context import AppContext
-from bot.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
-from bot.slack_delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
-from bot.slack_users import fetch_user
-from bot.summary_service import SESSION_KINDS
-from bot.text import MAX_COMMAND_TEXT, escape_mrkdwn, parse_user_mention, truncate
+from bot.practice.schedule import WEEKDAYS, parse_time_of_day, parse_weekday
+from bot.roster import service as roster_service
+from bot.roster import views as render
+from bot.roster.access import NOT_ALLOWED, can_view_rep, in_workspace, is_admin
+from bot.slack.delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
+from bot.slack.text import MAX_COMMAND_TEXT, escape_mrkdwn, parse_user_mention, truncate
+from bot.slack.users import fetch_user
+from bot.team.service import SESSION_KINDS
 from handlers.checkins import apply_pause, pause_problem
 from handlers.common import Respond, caller_is_admin, reply, resolve_mention, try_dm
 from handlers.manager import log_coaching, manager_today, post_summary_now, set_channel

@@ -10,11 +10,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.access import in_workspace, is_admin, user_is_admin
 from bot.context import AppContext
-from bot.render import text_message
-from bot.slack_users import SlackUser, coachable_problem, fetch_user
-from bot.text import parse_user_mention
+from bot.roster.access import in_workspace, is_admin, user_is_admin
+from bot.roster.views import text_message
+from bot.slack.text import parse_user_mention
+from bot.slack.users import SlackUser, coachable_problem, fetch_user
 
 Respond = Callable[..., Any]
 log = logging.getLogger("coachbot.handlers")

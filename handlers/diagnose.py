@@ -16,16 +16,17 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import coaching_service as svc
-from bot import deliveries, roster_service
-from bot import render_coaching as rc
-from bot.coaching import CommitmentDraft, check_commitment, check_evidence
+from bot.coaching import service as svc
+from bot.coaching import views as rc
+from bot.coaching.rules import CommitmentDraft, check_commitment, check_evidence
 from bot.context import AppContext
-from bot.home import refresh_home
-from bot.playbook import CAUSES
-from bot.slack_delivery import UNKNOWN_OUTCOME, NotSent, OutcomeUnknown, dm_if_absent, dm_once, failure_reason
-from bot.slack_users import SlackUser, coachable_problem, fetch_user
-from bot.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT
+from bot.playbook.models import CAUSES
+from bot.roster import service as roster_service
+from bot.slack import deliveries
+from bot.slack.delivery import UNKNOWN_OUTCOME, NotSent, OutcomeUnknown, dm_if_absent, dm_once, failure_reason
+from bot.slack.text import MAX_COMMAND_TEXT, USER_ID_IN_TEXT
+from bot.slack.users import SlackUser, coachable_problem, fetch_user
+from bot.team.home import refresh_home
 from handlers.common import (
     Respond,
     body_team,

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.slack_users import SlackUser
+from bot.slack.users import SlackUser
 from storage import queries
 from storage.db import session_scope
 

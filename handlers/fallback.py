@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.context import AppContext
-from bot.request_info import safe_name
+from bot.slack.request_info import safe_name
 from handlers.common import Respond, reply
 
 log = logging.getLogger("coachbot.fallback")

@@ -11,17 +11,17 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import coaching_service as svc
-from bot import render_coaching as rc
-from bot import render_manager as rm
-from bot import roster_service
-from bot import summary_service as summaries
-from bot.access import in_workspace, is_admin
-from bot.blocks import context as context_block
+from bot.coaching import service as svc
+from bot.coaching import views as rc
 from bot.context import AppContext
-from bot.home import publish_home, refresh_home
-from bot.schedule import local_today, parse_time_of_day, zone_for
-from bot.slack_users import coachable_problem, fetch_user
+from bot.practice.schedule import local_today, parse_time_of_day, zone_for
+from bot.roster import service as roster_service
+from bot.roster.access import in_workspace, is_admin
+from bot.slack.blocks import context as context_block
+from bot.slack.users import coachable_problem, fetch_user
+from bot.team import service as summaries
+from bot.team import views as rm
+from bot.team.home import publish_home, refresh_home
 from handlers.common import (
     body_team,
     caller_is_admin,

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import settings
 from sqlalchemy.engine import make_url
 
-from bot.playbook import load_playbook
+from bot.playbook.models import load_playbook
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests import txn_guard

@@ -20,10 +20,10 @@ from waitress.server import create_server
 
 from bot.app import create_app
 from bot.context import AppContext
-from bot.http_server import make_wsgi_app
-from bot.playbook import Playbook
+from bot.playbook.models import Playbook
 from bot.settings import Settings
-from bot.slack_client import make_web_client
+from bot.slack.client import make_web_client
+from bot.slack.http_server import make_wsgi_app
 from tests.slack_fake import SlackFakeServer
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"

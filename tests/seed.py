@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot import coaching_service as svc
-from bot.coaching import CommitmentDraft
-from bot.playbook import Playbook
-from bot.slack_users import SlackUser
+from bot.coaching import service as svc
+from bot.coaching.rules import CommitmentDraft
+from bot.playbook.models import Playbook
+from bot.slack.users import SlackUser
 from storage.db import session_scope
 
 

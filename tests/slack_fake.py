@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-from bot.block_limits import check_message, check_view
+from bot.slack.limits import check_message, check_view
 
 TEAM_ID = "T0TEAM"
 BOT_USER_ID = "UBOT"

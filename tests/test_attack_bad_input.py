@@ -1,4 +1,4 @@
-"""Attacks on "malformed bodies get 400, never a 500, never a traceback" (bot/request_guard.py says its
+"""Attacks on "malformed bodies get 400, never a 500, never a traceback" (bot/slack/request_guard.py says its
 shape check covers every field Bolt and the listeners read, "so a signed but malformed payload
 cannot make either raise"). Each case is signed correctly and reaches a real listener."""
 
@@ -118,7 +118,7 @@ def test_a_profile_form_whose_multi_select_holds_strings_never_crashes(h, engine
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_form_without_a_view_type_gets_a_clean_answer(h, errors):  # type: ignore[no-untyped-def]
     """Bolt itself reads view.type; the guard does not check it, so Bolt raises KeyError and the
-    catch-all in bot/http_server.py logs an ERROR ("the guard should make this unreachable")."""
+    catch-all in bot/slack/http_server.py logs an ERROR ("the guard should make this unreachable")."""
     view = {"callback_id": "checkin_note", "private_metadata": json.dumps({"commitment": h.cid})}
     r = h.submit(REP, view, {"count": num("1"), "note": txt("one")})
     assert r.status == 400

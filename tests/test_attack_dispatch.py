@@ -11,9 +11,9 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.context import AppContext
-from bot.dispatcher import Dispatcher
+from bot.outbox.dispatcher import Dispatcher
 from bot.settings import Settings
-from bot.slack_client import make_dispatch_client
+from bot.slack.client import make_dispatch_client
 from storage import queries
 from storage.models import ManagerSetting, ScheduledMessage
 from tests import seed

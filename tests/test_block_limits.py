@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot import render
-from bot.block_limits import check_message, check_view
-from bot.blocks import button, header, section
-from bot.render import WiringCard
-from bot.text import escape_mrkdwn, parse_user_mention
+from bot.roster import views as render
+from bot.roster.views import WiringCard
+from bot.slack.blocks import button, header, section
+from bot.slack.limits import check_message, check_view
+from bot.slack.text import escape_mrkdwn, parse_user_mention
 
 
 def _card(**kw):  # type: ignore[no-untyped-def]

@@ -9,14 +9,14 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from bot import render_coaching as rc
-from bot.block_limits import check_message, check_view
-from bot.coaching import RepWiring, build_brief, check_commitment
-from bot.coaching_service import HistoryItem
-from bot.playbook import CAUSES, load_playbook, with_article
-from bot.render import WiringCard
+from bot.coaching import views as rc
+from bot.coaching.rules import RepWiring, build_brief, check_commitment
+from bot.coaching.service import HistoryItem
+from bot.playbook.models import CAUSES, load_playbook, with_article
+from bot.roster.views import WiringCard
+from bot.slack.limits import check_message, check_view
 
-DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook_default.yml"
+DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook" / "default.yml"
 
 
 def _custom_playbook(tmp_path):  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.schedule import latest_weekly, zone_for
+from bot.practice.schedule import latest_weekly, zone_for
 from storage import queries
 from storage.models import Commitment, Person, ScheduledMessage
 from tests import seed
@@ -49,7 +49,7 @@ def _commitment(engine, cid: int) -> Commitment:  # type: ignore[no-untyped-def]
 
 
 def _log(engine, cid: int, count: int) -> None:  # type: ignore[no-untyped-def]
-    from bot import coaching_service as svc
+    from bot.coaching import service as svc
     from storage.db import session_scope
 
     with session_scope(engine) as s:
@@ -410,7 +410,7 @@ def test_checkin_asks_which_commitment_when_there_are_several(harness, engine, p
     buttons = [e for blk in pick.blocks if blk["type"] == "actions" for e in blk["elements"]]
     assert [json.loads(x["value"])["c"] for x in buttons] == [a, b]
     harness.action(REP, "checkin_pick", buttons[1]["value"])
-    from bot.coaching_service import logged_count
+    from bot.coaching.service import logged_count
 
     with Session(engine) as s:
         assert (logged_count(s, "T0TEAM", a), logged_count(s, "T0TEAM", b)) == (0, 2)

@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from bot.dispatcher import Dispatcher
-from bot.slack_client import make_dispatch_client
+from bot.outbox.dispatcher import Dispatcher
+from bot.slack.client import make_dispatch_client
 from storage.models import CheckIn, Commitment, Diagnosis, ScheduledMessage
 from tests import seed
 from tests.conftest import FAULT_REPORT, MANAGER, REP, REP2

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.logging_setup import configure_logging
-from bot.request_info import describe_request, request_ids
+from bot.slack.request_info import describe_request, request_ids
 from tests.conftest import MANAGER, REP, STANDARD_ROWS
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
 

@@ -8,10 +8,10 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.playbook import CAUSES, PlaybookError, load_playbook
+from bot.playbook.models import CAUSES, PlaybookError, load_playbook
 from bot.settings import SettingsError, load_settings
 
-DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook_default.yml"
+DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook" / "default.yml"
 
 
 def test_valid_settings_and_defaults(tmp_path):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from bot.settings import SettingsError, describe_startup, find_dotenv_upwards, l
 from storage.db import make_engine
 from storage.migrate import current_revision, head_revision
 
-DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook_default.yml"
+DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook" / "default.yml"
 CLEARED = (
     "COACHBOT_HOME",
     "DATABASE_URL",

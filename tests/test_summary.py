@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from bot import coaching_service as svc
-from bot.block_limits import check_message
-from bot.team_data import RepData, TeamData, load_team
-from bot.team_summary import build_summary, pip_ready_gap, rep_line, stalled_gap, summary_messages
+from bot.coaching import service as svc
+from bot.slack.limits import check_message
+from bot.team.data import RepData, TeamData, load_team
+from bot.team.summary import build_summary, pip_ready_gap, rep_line, stalled_gap, summary_messages
 from storage.db import session_scope
 from storage.models import (
     CheckIn,
@@ -430,7 +430,7 @@ def test_manager_sets_the_summary_channel_from_home(harness, slack, engine, team
     refused = json.loads(pick("CPUBLIC2").body)
     assert "That channel is public" in refused["errors"]["channel"]
     assert pick("GCOACH02").body == ""
-    from bot.summary_service import summary_channel
+    from bot.team.service import summary_channel
 
     with Session(engine) as s:
         assert summary_channel(s, "T0TEAM", MANAGER) == "GCOACH02"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import block_limits as L
-from bot.text import truncate
+from bot.slack import limits as L
+from bot.slack.text import truncate
 
 Block = dict[str, Any]
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.dispatcher import Dispatcher
+from bot.outbox.dispatcher import Dispatcher
 
 log = logging.getLogger("coachbot.scheduler")
 

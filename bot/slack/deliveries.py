@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from bot.context import AppContext
-from bot.request_info import request_ids
+from bot.slack.request_info import request_ids
 from storage import queries
 from storage.db import session_scope
 from storage.models import ProcessedDelivery

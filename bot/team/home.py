@@ -13,16 +13,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
-from bot import block_limits as L
-from bot import coaching_service as svc
-from bot.access import user_is_admin
-from bot.blocks import actions, button, context, divider, header, section
+from bot.coaching import service as svc
 from bot.context import AppContext
-from bot.schedule import WEEKDAYS, local_today, zone_for
-from bot.summary_service import all_summary_channels
-from bot.team_data import load_team
-from bot.team_summary import Summary, build_summary, chunk_lines
-from bot.text import escape_mrkdwn, truncate
+from bot.practice.schedule import WEEKDAYS, local_today, zone_for
+from bot.roster.access import user_is_admin
+from bot.slack import limits as L
+from bot.slack.blocks import actions, button, context, divider, header, section
+from bot.slack.text import escape_mrkdwn, truncate
+from bot.team.data import load_team
+from bot.team.service import all_summary_channels
+from bot.team.summary import Summary, build_summary, chunk_lines
 from storage import queries
 from storage.models import CheckIn, Commitment, Workspace
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.settings import Settings
-from bot.slack_users import SlackUser, fetch_user
+from bot.slack.users import SlackUser, fetch_user
 from storage.models import Person
 
 NOT_ALLOWED = "I can't show that. Coaching data is visible only to the rep, their manager and Coachbot admins."

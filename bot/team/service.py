@@ -11,9 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
-from bot.playbook import Playbook
-from bot.team_data import load_team
-from bot.team_summary import build_summary, summary_messages
+from bot.playbook.models import Playbook
+from bot.team.data import load_team
+from bot.team.summary import build_summary, summary_messages
 from storage.models import CoachingSession, ManagerSetting, Person, SessionAttendee
 
 log = logging.getLogger("coachbot.summary")

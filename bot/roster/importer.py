@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.playbook import Playbook
-from bot.slack_users import SlackUser, coachable_problem
+from bot.playbook.models import Playbook
+from bot.slack.users import SlackUser, coachable_problem
 from storage import queries
 from storage.models import Person, Seat
 

@@ -273,7 +273,7 @@ def load_playbook(path: str | None = None) -> Playbook:
             raise PlaybookError(source, [f"cannot be read ({exc.strerror})"]) from None
     else:
         source = "default"
-        raw = resources.files("bot").joinpath("playbook_default.yml").read_text(encoding="utf-8")
+        raw = resources.files("bot.playbook").joinpath("default.yml").read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:

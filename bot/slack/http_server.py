@@ -13,7 +13,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot import request_guard
+from bot.slack import request_guard
 
 log = logging.getLogger("coachbot.http")
 MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are far smaller; refuse anything absurd early

@@ -27,14 +27,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from bot import render_coaching as rc
-from bot.blocks import context as context_block
+from bot.coaching import views as rc
 from bot.context import AppContext
 from bot.errors import describe_error
-from bot.home import publish_home
-from bot.schedule import latest_weekly, local_moment, local_today, zone_for
-from bot.slack_delivery import UNKNOWN_OUTCOME, Lookup, Search, failure_reason, find_message
-from bot.summary_service import build_messages, channel_privacy_problem, post_messages, summary_channel
+from bot.practice.schedule import latest_weekly, local_moment, local_today, zone_for
+from bot.slack.blocks import context as context_block
+from bot.slack.delivery import UNKNOWN_OUTCOME, Lookup, Search, failure_reason, find_message
+from bot.team.home import publish_home
+from bot.team.service import build_messages, channel_privacy_problem, post_messages, summary_channel
 from storage.db import session_scope
 from storage.models import (
     CheckIn,

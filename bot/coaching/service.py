@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot.coaching import Brief, CommitmentDraft, RepWiring, build_brief
-from bot.playbook import Playbook
-from bot.roster_service import ensure_person
-from bot.schedule import local_today, zone_for
-from bot.slack_users import SlackUser
+from bot.coaching.rules import Brief, CommitmentDraft, RepWiring, build_brief
+from bot.playbook.models import Playbook
+from bot.practice.schedule import local_today, zone_for
+from bot.roster.service import ensure_person
+from bot.slack.users import SlackUser
 from storage import queries
 from storage.models import CheckIn, Commitment, Diagnosis, Person, WiringProfile
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.playbook import Playbook, with_article
-from bot.wiring import seat_fit_risk
+from bot.playbook.models import Playbook, with_article
+from bot.playbook.wiring import seat_fit_risk
 
 NEXT_STEP = {
     "coaching_gap": "prescribe",

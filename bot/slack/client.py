@@ -3,7 +3,7 @@
 A 429 was refused and a URLError means the request never got through: both are always safe to
 retry. A 5xx, a reset connection or a timeout may come *after* Slack acted, so those are retried
 only for methods that do the same thing twice without harm (reads, views.publish, chat.update…).
-A message post with an unknown outcome is never retried blindly: `bot.slack_delivery` checks the
+A message post with an unknown outcome is never retried blindly: `bot.slack.delivery` checks the
 conversation's history for the message's key first.
 """
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.blocks import plain, section
-from bot.render_coaching import _input, _modal, _option
-from bot.schedule import WEEKDAYS
-from bot.summary_service import KIND_NAMES, MINUTES_MAX, MINUTES_MIN
+from bot.coaching.views import _input, _modal, _option
+from bot.practice.schedule import WEEKDAYS
+from bot.slack.blocks import plain, section
+from bot.team.service import KIND_NAMES, MINUTES_MAX, MINUTES_MIN
 from storage.models import Workspace
 
 

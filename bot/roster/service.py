@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
-from bot.render import WiringCard
-from bot.slack_users import SlackUser
+from bot.roster.views import WiringCard
+from bot.slack.users import SlackUser
 from storage import queries
 from storage.models import ManagerRequest, Person
 

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from bot import block_limits as L
-from bot.blocks import actions, button, context, divider, header, plain, section
-from bot.coaching import (
+from bot.coaching.rules import (
     BEHAVIOR_MAX,
     EVIDENCE_MAX,
     HOW_MAX,
@@ -20,11 +18,13 @@ from bot.coaching import (
     WINDOW_MIN,
     Brief,
 )
-from bot.coaching_service import HistoryItem
-from bot.playbook import CAUSES, Playbook
-from bot.render import PRIVACY_NOTE, WiringCard
-from bot.text import escape_mrkdwn, truncate
-from bot.wiring import onboarding_status, seat_fit_risk
+from bot.coaching.service import HistoryItem
+from bot.playbook.models import CAUSES, Playbook
+from bot.playbook.wiring import onboarding_status, seat_fit_risk
+from bot.roster.views import PRIVACY_NOTE, WiringCard
+from bot.slack import limits as L
+from bot.slack.blocks import actions, button, context, divider, header, plain, section
+from bot.slack.text import escape_mrkdwn, truncate
 
 View = dict[str, Any]
 Message = dict[str, Any]

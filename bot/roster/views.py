@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.blocks import actions, button, context, divider, fields, header, section
-from bot.playbook import Playbook
-from bot.text import escape_mrkdwn
-from bot.wiring import onboarding_status, seat_fit_risk
+from bot.playbook.models import Playbook
+from bot.playbook.wiring import onboarding_status, seat_fit_risk
+from bot.slack.blocks import actions, button, context, divider, fields, header, section
+from bot.slack.text import escape_mrkdwn
 
 Message = dict[str, Any]
 

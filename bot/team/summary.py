@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from bot import block_limits as L
-from bot.blocks import context, header, section
-from bot.playbook import Playbook, with_article
-from bot.team_data import RepData, TeamData
-from bot.text import escape_mrkdwn, truncate
-from bot.wiring import onboarding_status, seat_fit_risk
+from bot.playbook.models import Playbook, with_article
+from bot.playbook.wiring import onboarding_status, seat_fit_risk
+from bot.slack import limits as L
+from bot.slack.blocks import context, header, section
+from bot.slack.text import escape_mrkdwn, truncate
+from bot.team.data import RepData, TeamData
 
 BASELINE_MINUTES = 60  # coaching each rep should get in a week: half in a 1:1, half reviewing calls or rehearsing
 TARGET_INDIVIDUAL_SHARE = 70  # percent of the manager's coaching time spent 1:1 (the rest in groups)

@@ -1,0 +1,1 @@
+"""Diagnose and prescribe: pure rules, the use cases over the database, and their Slack views."""

@@ -1,0 +1,1 @@
+"""Scheduled sends: planning, claiming, sending exactly once and recovering after a crash."""
