@@ -1,22 +1,22 @@
-"""Helpers the listeners share: ephemeral replies and turning a mention into a usable Slack user."""
+"""Helpers the listeners share: the app context, ephemeral replies, form values, and mentions."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
+from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
-from bot.roster.access import in_workspace, is_admin, user_is_admin
 from bot.roster.views import text_message
-from bot.slack.text import parse_user_mention
+from bot.slack.text import MAX_COMMAND_TEXT, parse_user_mention
 from bot.slack.users import SlackUser, coachable_problem, fetch_user
 
-Respond = Callable[..., Any]
+CONTEXT_KEY = "coachbot"  # where the app context sits in Bolt's context (handlers.register_all)
+FORM_FAILED = "I couldn't open the form ({error}). Slack only allows a few seconds for that, so please try again."
 log = logging.getLogger("coachbot.handlers")
 
 
@@ -48,32 +48,6 @@ def resolve_mention(
     user = fetch_user(client, mention.user_id)
     problem = coachable_problem(user, team_id, who)
     return (None, problem) if problem else (user, None)
-
-
-def caller_is_admin(ctx: AppContext, client: WebClient, user_id: str, team_id: str) -> bool:
-    """Asks Slack: call it outside any database transaction."""
-    return user_is_admin(ctx.settings, client, user_id, team_id)
-
-
-def may_coach(ctx: AppContext, client: WebClient, caller: str, rep: Any, team_id: str) -> bool:
-    """The rep's manager or an admin, both of this workspace, may diagnose and prescribe (rep is a
-    Person or None). Asks Slack: call it outside any database transaction."""
-    user = fetch_user(client, caller)
-    if not in_workspace(user, team_id):
-        return False
-    if rep is not None and rep.manager_user_id == caller:
-        return True
-    return is_admin(ctx.settings, user, caller, team_id)
-
-
-def is_own_member(client: WebClient, body: dict[str, Any], user_id: str, team_id: str) -> bool:
-    """The user's own team is this workspace. A payload that names another team settles it at once;
-    otherwise Slack's own record decides (the same source as the admin flags)."""
-    user = body.get("user")
-    named = user.get("team_id") if isinstance(user, dict) and user.get("id") == user_id else None
-    if isinstance(named, str) and named != team_id:
-        return False
-    return in_workspace(fetch_user(client, user_id), team_id)
 
 
 def send_dm(client: WebClient, user_id: str, message: dict[str, Any]) -> tuple[str, str]:
@@ -126,17 +100,42 @@ def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def body_team(body: dict[str, Any]) -> str:
-    """The team id of an interactive payload (request_guard made sure team and user are objects)."""
-    team, user = body.get("team"), body.get("user")
-    found = (team.get("id") if isinstance(team, dict) else None) or (
-        user.get("team_id") if isinstance(user, dict) else None
-    )
-    return found if isinstance(found, str) else ""
-
-
 def int_or_none(value: Any) -> int | None:
     try:
         return int(str(value))
     except (TypeError, ValueError):
         return None
+
+
+def app_context(context: BoltContext) -> AppContext:
+    """The app's context, put into Bolt's context for every request by `handlers.register_all`."""
+    ctx = context[CONTEXT_KEY]
+    assert isinstance(ctx, AppContext)
+    return ctx
+
+
+def ids(context: BoltContext) -> tuple[str, str]:
+    """(workspace team id, acting user id) as Bolt found them in the request."""
+    return str(context.team_id or ""), str(context.user_id or "")
+
+
+def answer(respond: Respond | None, client: WebClient, user_id: str, text: str) -> None:
+    """An ephemeral reply where the request came with a response_url, else a DM."""
+    if respond is not None:
+        reply(respond, text)
+    else:
+        try_dm(client, user_id, text)
+
+
+def open_modal(client: WebClient, trigger_id: str, view: dict[str, Any], respond: Respond | None, user_id: str) -> None:
+    """views.open, with a polite word (ephemeral or DM) when Slack refuses it."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        answer(respond, client, user_id, FORM_FAILED.format(error=exc.response.get("error")))
+
+
+def too_long(text: str) -> str | None:
+    if len(text) > MAX_COMMAND_TEXT:
+        return f"That's too long for me ({len(text)} characters; the limit is {MAX_COMMAND_TEXT})."
+    return None

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from bot.coaching import views as rc
-from bot.coaching.rules import RepWiring, build_brief, check_commitment
-from bot.coaching.service import HistoryItem
+from bot.coaching.rules import HistoryItem, RepWiring, build_brief, check_commitment
 from bot.playbook.models import CAUSES, load_playbook, with_article
+from bot.practice import views as pv
 from bot.roster.views import WiringCard
 from bot.slack.limits import check_message, check_view
 
@@ -189,9 +189,9 @@ def test_modals_within_limits_with_oversized_content(any_playbook):  # type: ign
             2,
             pb,
         ),
-        rc.pause_modal("U1", date(2026, 1, 1)),
+        pv.pause_modal("U1", date(2026, 1, 1)),
         rc.profile_modal("U1", pb),
-        *(rc.note_modal(1, callback) for callback in rc.NOTE_FORMS),
+        *(pv.note_modal(1, callback) for callback in pv.NOTE_FORMS),
     ):
         assert check_view(view) == [], view["callback_id"]
     commitment = SimpleNamespace(

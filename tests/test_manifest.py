@@ -3,26 +3,51 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+from handlers import FEATURES
+from handlers.coach_command import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
 USAGE_HINT_MAX = 1000  # Slack's app manifest schema: slash_commands[].usage_hint maxLength
 
 
+class _Registrations:
+    """Stands in for the Bolt app while the feature modules register: records the names they listen to."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, set[str]] = defaultdict(set)
+
+    def __getattr__(self, kind: str) -> Callable[..., Callable[[Any], Any]]:
+        def listen(name: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+            self.names[kind].add(str(name))
+            return lambda fn: fn
+
+        return listen
+
+
+def registered_listeners() -> dict[str, set[str]]:
+    recorder = _Registrations()
+    for feature in FEATURES:
+        feature.register(recorder)  # type: ignore[arg-type]
+    return recorder.names
+
+
 def test_manifest_declares_what_the_code_uses():  # type: ignore[no-untyped-def]
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
-    handler_source = "".join(p.read_text() for p in (ROOT / "handlers").glob("*.py"))
-    registered = set(re.findall(r'@app\.command\("([^"]+)"\)', handler_source))  # string names only
-    assert set(commands) == registered
+    registered = registered_listeners()
+    assert set(commands) == registered["command"]
     assert all(c["should_escape"] for c in commands.values())
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    handled = set(re.findall(r'@app\.event\("([^"]+)"\)', handler_source))
-    assert events == handled
+    assert events == registered["event"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
@@ -43,17 +68,8 @@ def test_env_example_lists_every_setting():  # type: ignore[no-untyped-def]
 
 
 def _coach_subcommands() -> set[str]:
-    """Every subcommand `/coach` dispatches on, read from the handler (`sub == "x"`, `sub in (...)`,
-    and `settings channel`)."""
-    source = (ROOT / "handlers" / "commands.py").read_text()
-    body = source[source.index("    def coach(") :]
-    body = body[: body.index("\ndef ")]
-    subs = set(re.findall(r'\bsub == "([a-z]+)"', body))
-    for group in re.findall(r"\bsub in \(([^)]*)\)", body):
-        subs |= set(re.findall(r'"([a-z]+)"', group))
-    if re.search(r'\brest\[0\]\.lower\(\) == "channel"', body):
-        subs.add("settings channel")
-    return subs
+    """Every subcommand `/coach` dispatches on: what the feature modules registered, plus help."""
+    return {*SUBCOMMANDS, "help"}
 
 
 def test_coach_usage_hint_lists_every_subcommand():  # type: ignore[no-untyped-def]

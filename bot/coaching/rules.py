@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from bot.playbook.models import Playbook, with_article
 from bot.playbook.wiring import seat_fit_risk
@@ -19,6 +20,14 @@ EVIDENCE_MIN, EVIDENCE_MAX = 10, 2000
 HOW_MIN, HOW_MAX = 5, 300
 TARGET_MIN, TARGET_MAX = 1, 50
 WINDOW_MIN, WINDOW_MAX, WINDOW_DEFAULT = 1, 30, 7
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    when: date
+    kind: str  # diagnosis | commitment
+    summary: str  # plain words, user text not yet escaped
+    outcome: str
 
 
 @dataclass(frozen=True)

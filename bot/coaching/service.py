@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot.coaching.rules import Brief, CommitmentDraft, RepWiring, build_brief
+from bot.coaching.rules import Brief, CommitmentDraft, HistoryItem, RepWiring, build_brief
 from bot.playbook.models import Playbook
 from bot.practice.schedule import local_today, zone_for
 from bot.roster.service import ensure_person
@@ -33,14 +34,6 @@ def wiring_of(session: Session, team_id: str, person: Person | None) -> tuple[Re
         deal_killers=tuple(profile.deal_killers),
         gaps=tuple(profile.gaps),
     ), profile
-
-
-@dataclass(frozen=True)
-class HistoryItem:
-    when: date
-    kind: str  # diagnosis | commitment
-    summary: str  # plain words, user text not yet escaped
-    outcome: str
 
 
 def logged_count(session: Session, team_id: str, commitment_id: int) -> int:
@@ -165,9 +158,15 @@ def active_commitment(session: Session, team_id: str, person_id: int, gap: str) 
     ).first()
 
 
+class PrescribeStatus(StrEnum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"  # the same form again: nothing new
+    NEEDS_CONFIRMATION = "needs_confirmation"  # another commitment for the gap appeared meanwhile
+
+
 @dataclass(frozen=True)
 class PrescribeResult:
-    status: str  # created | duplicate | needs_confirmation
+    status: PrescribeStatus
     commitment: Commitment | None = None
     replaced: Commitment | None = None
 
@@ -190,11 +189,11 @@ def prescribe(
     """
     existing = session.exec(select(Commitment).where(Commitment.submission_key == submission_key)).first()
     if existing is not None:
-        return PrescribeResult("duplicate", existing)
+        return PrescribeResult(PrescribeStatus.DUPLICATE, existing)
     gap = diagnosis.gap or GENERAL_GAP
     current = active_commitment(session, team_id, diagnosis.person_id, gap)
     if current is not None and not confirm_replace:
-        return PrescribeResult("needs_confirmation", replaced=current)
+        return PrescribeResult(PrescribeStatus.NEEDS_CONFIRMATION, replaced=current)
     commitment = Commitment(
         team_id=team_id,
         person_id=diagnosis.person_id,
@@ -214,7 +213,7 @@ def prescribe(
     )
     session.add(commitment)
     session.flush()
-    return PrescribeResult("created", commitment, current)
+    return PrescribeResult(PrescribeStatus.CREATED, commitment, current)
 
 
 def activate(

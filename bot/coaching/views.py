@@ -1,10 +1,8 @@
-"""Modals and messages for diagnose, prescribe, check-in and pause. Pure: values in, dicts out."""
+"""Modals and messages for diagnose and prescribe, and the commitment DM. Pure: values in, dicts out."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from bot.coaching.rules import (
@@ -17,52 +15,17 @@ from bot.coaching.rules import (
     WINDOW_MAX,
     WINDOW_MIN,
     Brief,
+    HistoryItem,
 )
-from bot.coaching.service import HistoryItem
 from bot.playbook.models import CAUSES, Playbook
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.roster.views import PRIVACY_NOTE, WiringCard
+from bot.slack import Message, View
 from bot.slack import limits as L
 from bot.slack.blocks import actions, button, context, divider, header, plain, section
+from bot.slack.forms import input_block, modal, option
+from bot.slack.ids import Action, Form
 from bot.slack.text import escape_mrkdwn, truncate
-
-View = dict[str, Any]
-Message = dict[str, Any]
-
-
-def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": plain(text, L.OPTION_TEXT), "value": value}
-
-
-def _input(
-    block_id: str, label: str, element: dict[str, Any], optional: bool = False, hint: str | None = None
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "element": {"action_id": "value", **element},
-        "optional": optional,
-    }
-    if hint:
-        block["hint"] = plain(hint)
-    return block
-
-
-def _modal(
-    callback_id: str, title: str, submit: str | None, blocks: list[dict[str, Any]], metadata: dict[str, Any]
-) -> View:
-    view: View = {
-        "type": "modal",
-        "callback_id": callback_id,
-        "title": plain(title, L.MODAL_TITLE),
-        "close": plain("Cancel", L.MODAL_BUTTON),
-        "blocks": blocks[: L.MODAL_BLOCKS],
-        "private_metadata": json.dumps(metadata)[: L.PRIVATE_METADATA],
-    }
-    if submit:
-        view["submit"] = plain(submit, L.MODAL_BUTTON)
-    return view
 
 
 def wiring_summary(card: WiringCard | None, playbook: Playbook, today: date) -> str:
@@ -100,22 +63,22 @@ def diagnose_modal(
     rep_id: str, card: WiringCard | None, history: list[HistoryItem], playbook: Playbook, today: date, note: str = ""
 ) -> View:
     flagged = set(card.gaps) if card else set()
-    gap_options = [_option(f"{g.name} (flagged)", g.key) for g in playbook.gaps.values() if g.key in flagged]
-    gap_options += [_option(g.name, g.key) for g in playbook.gaps.values() if g.key not in flagged]
+    gap_options = [option(f"{g.name} (flagged)", g.key) for g in playbook.gaps.values() if g.key in flagged]
+    gap_options += [option(g.name, g.key) for g in playbook.gaps.values() if g.key not in flagged]
     blocks: list[dict[str, Any]] = [
         section(f"*Diagnosing <@{rep_id}>*\n{wiring_summary(card, playbook, today)}"),
         context("*Recent history*\n" + history_text(history)),
         divider(),
-        _input(
+        input_block(
             "cause",
             "Root cause",
             {
                 "type": "radio_buttons",
-                "options": [_option(playbook.causes[c].name, c) for c in CAUSES],
+                "options": [option(playbook.causes[c].name, c) for c in CAUSES],
             },
             hint="Skill is the most common pick and the least common cause. Check the wiring above first.",
         ),
-        _input(
+        input_block(
             "gap",
             "Which gap does it concern?",
             {
@@ -125,19 +88,19 @@ def diagnose_modal(
             },
             optional=True,
         ),
-        _input(
+        input_block(
             "drag",
             "If environmental drag: what is dragging?",
             {
                 "type": "static_select",
                 "placeholder": plain("Pick what is dragging"),
-                "options": [_option(k.replace("_", " ").capitalize(), k) for k in playbook.escalation_owners][
+                "options": [option(k.replace("_", " ").capitalize(), k) for k in playbook.escalation_owners][
                     : L.OPTIONS
                 ],
             },
             optional=True,
         ),
-        _input(
+        input_block(
             "evidence",
             "Evidence",
             {
@@ -149,7 +112,7 @@ def diagnose_modal(
             },
         ),
     ]
-    return _modal("diagnose", "Diagnose", "Get the brief", blocks, {"rep": rep_id})
+    return modal(Form.DIAGNOSE, "Diagnose", "Get the brief", blocks, {"rep": rep_id})
 
 
 def brief_message(rep_id: str, brief: Brief, diagnosis_id: int, evidence: str, has_profile: bool) -> Message:
@@ -181,17 +144,17 @@ def brief_message(rep_id: str, brief: Brief, diagnosis_id: int, evidence: str, h
     blocks.append(section(f"*Your evidence*\n>{escape_mrkdwn(truncate(evidence, 600))}"))
     buttons = []
     if brief.next_step == "prescribe":
-        buttons.append(button("Prescribe a commitment", "prescribe_open", str(diagnosis_id), style="primary"))
+        buttons.append(button("Prescribe a commitment", Action.PRESCRIBE_OPEN, str(diagnosis_id), style="primary"))
     if seat_first:
-        buttons.append(button("Log the seat conversation", "brief_log_session", rep_id, style="primary"))
+        buttons.append(button("Log the seat conversation", Action.BRIEF_LOG_SESSION, rep_id, style="primary"))
     if brief.fallback_step == "prescribe":  # secondary on purpose: the data points at the seat
-        buttons.append(button("Prescribe anyway", "prescribe_open", str(diagnosis_id)))
+        buttons.append(button("Prescribe anyway", Action.PRESCRIBE_OPEN, str(diagnosis_id)))
     if brief.next_step == "conversation":
-        buttons.append(button("Pause practice nudges", "pause_open", rep_id))
+        buttons.append(button("Pause practice nudges", Action.PAUSE_OPEN, rep_id))
     if not has_profile:
-        buttons.append(button("Add a wiring profile", "profile_open", rep_id))
+        buttons.append(button("Add a wiring profile", Action.PROFILE_OPEN, rep_id))
     if not seat_first:
-        buttons.append(button("Log a coaching session", "brief_log_session", rep_id))
+        buttons.append(button("Log a coaching session", Action.BRIEF_LOG_SESSION, rep_id))
     if buttons:
         blocks.append(actions(*buttons))
     blocks.append(context(PRIVACY_NOTE.replace("Only you can see this. ", "Sent only to you. ")))
@@ -227,17 +190,17 @@ def prescribe_modal(
             )
         )
         blocks.append(
-            _input(
+            input_block(
                 "confirm",
                 "Confirm",
                 {
                     "type": "checkboxes",
-                    "options": [_option("Replace the current commitment", "replace")],
+                    "options": [option("Replace the current commitment", "replace")],
                 },
             )
         )
     blocks += [
-        _input(
+        input_block(
             "behavior",
             "Behavior",
             {
@@ -246,7 +209,7 @@ def prescribe_modal(
                 "placeholder": plain("e.g. Discovery calls with no pitch before minute 12"),
             },
         ),
-        _input(
+        input_block(
             "target",
             "How many times",
             {
@@ -256,7 +219,7 @@ def prescribe_modal(
                 "max_value": str(TARGET_MAX),
             },
         ),
-        _input(
+        input_block(
             "window",
             "Window in days",
             {
@@ -267,16 +230,16 @@ def prescribe_modal(
                 "max_value": str(WINDOW_MAX),
             },
         ),
-        _input(
+        input_block(
             "format",
             "Practice format",
             {
                 "type": "static_select",
                 "placeholder": plain("How will they rehearse it?"),
-                "options": [_option(name, key) for key, name in playbook.practice_formats.items()][: L.OPTIONS],
+                "options": [option(name, key) for key, name in playbook.practice_formats.items()][: L.OPTIONS],
             },
         ),
-        _input(
+        input_block(
             "evidence",
             "How it will be evidenced",
             {
@@ -286,7 +249,7 @@ def prescribe_modal(
             },
         ),
     ]
-    return _modal("prescribe", "Prescribe", "Send to rep", blocks, {"diagnosis": diagnosis_id})
+    return modal(Form.PRESCRIBE, "Prescribe", "Send to rep", blocks, {"diagnosis": diagnosis_id})
 
 
 def commitment_dm(
@@ -310,7 +273,8 @@ def commitment_dm(
         blocks.append(section(f"*Drill*\n{escape_mrkdwn(drill)}"))
     blocks.append(
         actions(
-            button("Log one", "checkin_log", str(commitment.id), style="primary"), block_id=f"checkin_{commitment.id}"
+            button("Log one", Action.CHECKIN_LOG, str(commitment.id), style="primary"),
+            block_id=f"checkin_{commitment.id}",
         )
     )
     blocks.append(context(f"Logged {logged} of {commitment.target_count}. Tap *Log one* each time it shows up."))
@@ -320,189 +284,45 @@ def commitment_dm(
     }
 
 
-def pause_modal(rep_id: str, today: date) -> View:
-    blocks = [
-        section(
-            f"<@{rep_id}> will get no practice nudges until this date. Their commitment windows are "
-            "extended, not failed."
-        ),
-        _input(
-            "until", "Pause until", {"type": "datepicker", "initial_date": (today + timedelta(days=14)).isoformat()}
-        ),
-    ]
-    return _modal("pause", "Pause nudges", "Pause", blocks, {"rep": rep_id})
-
-
 def profile_modal(rep_id: str, playbook: Playbook) -> View:
     def score(block_id: str, label: str) -> dict[str, Any]:
-        return _input(
+        return input_block(
             block_id, label, {"type": "number_input", "is_decimal_allowed": False, "min_value": "0", "max_value": "100"}
         )
 
     blocks = [
         section(f"Wiring profile for <@{rep_id}>, from their assessment report."),
-        _input(
+        input_block(
             "archetype",
             "Archetype",
             {
                 "type": "static_select",
                 "placeholder": plain("Pick the archetype"),
-                "options": [_option(a.name, a.key) for a in playbook.archetypes.values()][: L.OPTIONS],
+                "options": [option(a.name, a.key) for a in playbook.archetypes.values()][: L.OPTIONS],
             },
         ),
         score("coachability", "Coachability (0–100)"),
         score("drive", "Drive (0–100)"),
         score("resilience", "Resilience (0–100)"),
-        _input(
+        input_block(
             "deal_killers",
             "Deal-killer flags",
             {
                 "type": "multi_static_select",
                 "placeholder": plain("None flagged"),
-                "options": [_option(k.name, k.key) for k in playbook.deal_killers.values()][: L.OPTIONS],
+                "options": [option(k.name, k.key) for k in playbook.deal_killers.values()][: L.OPTIONS],
             },
             optional=True,
         ),
-        _input(
+        input_block(
             "gaps",
             "Flagged coaching gaps",
             {
                 "type": "multi_static_select",
                 "placeholder": plain("None flagged"),
-                "options": [_option(g.name, g.key) for g in playbook.gaps.values()][: L.OPTIONS],
+                "options": [option(g.name, g.key) for g in playbook.gaps.values()][: L.OPTIONS],
             },
             optional=True,
         ),
     ]
-    return _modal("profile_add", "Wiring profile", "Save", blocks, {"rep": rep_id})
-
-
-def _days_left(ends_on: date, today: date) -> str:
-    left = (ends_on - today).days + 1
-    if left <= 0:
-        return "window closed"
-    return "last day" if left == 1 else f"{left} days left"
-
-
-def _commitment_buttons(commitment_id: int) -> dict[str, Any]:
-    return actions(
-        button("Log one", "checkin_log", str(commitment_id), style="primary"),
-        button("Log with a note", "checkin_note_open", str(commitment_id)),
-        button("I'm blocked", "blocked_open", str(commitment_id)),
-        block_id=f"practice_{commitment_id}",
-    )
-
-
-def nudge_message(items: list[tuple[Any, int, str | None]], today: date) -> Message:
-    """The weekly practice DM. items: (commitment, logged so far, this week's drill or None)."""
-    blocks: list[dict[str, Any]] = [header("This week's practice")]
-    for commitment, logged, drill in items[:10]:
-        assert commitment.id is not None
-        blocks.append(
-            section(
-                f"*{escape_mrkdwn(truncate(commitment.behavior, 300))}*\n"
-                f"Progress: *{logged} of {commitment.target_count}* · {_days_left(commitment.ends_on, today)}"
-            )
-        )
-        if drill:
-            blocks.append(context(f"Drill for this week: {escape_mrkdwn(drill)}"))
-        blocks.append(_commitment_buttons(commitment.id))
-    blocks.append(context("Log it each time it shows up. Fewer, better reps beat a busy week."))
-    first = items[0][0]
-    return {"text": f"This week's practice: {escape_mrkdwn(truncate(first.behavior, 150))}", "blocks": blocks}
-
-
-def reminder_message(commitment: Any, today: date) -> Message:
-    assert commitment.id is not None
-    return {
-        "text": "A gentle reminder about this week's practice",
-        "blocks": [
-            section(
-                f"Halfway through: nothing logged yet for *{escape_mrkdwn(truncate(commitment.behavior, 300))}* "
-                f"({_days_left(commitment.ends_on, today)}). One rep today keeps the week alive."
-            ),
-            _commitment_buttons(commitment.id),
-        ],
-    }
-
-
-def closeout_message(commitment: Any, logged: int) -> Message:
-    assert commitment.id is not None
-    met = commitment.status == "met"
-    verdict = (
-        f":white_check_mark: *Met*: {logged} of {commitment.target_count}. It showed up; that is the point."
-        if met
-        else f"*Not met this time*: {logged} of {commitment.target_count}. That is useful data for your next 1:1."
-    )
-    return {
-        "text": f"Your commitment closed: {'met' if met else 'missed'}",
-        "blocks": [
-            header("Week closed"),
-            section(f"*{escape_mrkdwn(truncate(commitment.behavior, 300))}*\n{verdict}"),
-            actions(button("Add a reflection", "reflection_open", str(commitment.id))),
-        ],
-    }
-
-
-@dataclass(frozen=True)
-class NoteForm:
-    title: str
-    label: str
-    placeholder: str
-    submit: str
-    with_count: bool
-
-
-# The rep's small forms on a commitment, by the callback id of their submission.
-NOTE_FORMS = {
-    "checkin_note": NoteForm("Log practice", "What happened?", "A line on how it went", "Log it", True),
-    "blocked": NoteForm(
-        "I'm blocked",
-        "What's in the way? Your manager will see this.",
-        "e.g. No first calls booked this week",
-        "Tell my manager",
-        False,
-    ),
-    "reflection": NoteForm(
-        "Reflection", "What did you notice this week?", "What worked, what didn't, what you'd change", "Save", False
-    ),
-}
-
-
-def note_modal(commitment_id: int, callback_id: str) -> View:
-    form = NOTE_FORMS[callback_id]
-    blocks: list[dict[str, Any]] = []
-    if form.with_count:
-        blocks.append(
-            _input(
-                "count",
-                "How many times",
-                {
-                    "type": "number_input",
-                    "is_decimal_allowed": False,
-                    "initial_value": "1",
-                    "min_value": "1",
-                    "max_value": "20",
-                },
-            )
-        )
-    blocks.append(
-        _input(
-            "note",
-            form.label,
-            {"type": "plain_text_input", "multiline": True, "max_length": 500, "placeholder": plain(form.placeholder)},
-        )
-    )
-    return _modal(callback_id, form.title, form.submit, blocks, {"commitment": commitment_id})
-
-
-def pick_commitment_message(options: list[tuple[int, str]], count: int, note: str) -> Message:
-    """Which commitment a /checkin is for, when a rep has several."""
-    buttons = [
-        button(truncate(behavior, 70), "checkin_pick", json.dumps({"c": cid, "n": count, "t": note[:500]}))
-        for cid, behavior in options[:5]
-    ]
-    return {
-        "text": "Which commitment is this check-in for?",
-        "blocks": [section("You have more than one active commitment. Which one is this for?"), actions(*buttons)],
-    }
+    return modal(Form.PROFILE, "Wiring profile", "Save", blocks, {"rep": rep_id})

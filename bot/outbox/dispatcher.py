@@ -27,9 +27,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from bot.coaching import views as rc
 from bot.context import AppContext
 from bot.errors import describe_error
+from bot.practice import views as rc
 from bot.practice.schedule import latest_weekly, local_moment, local_today, zone_for
 from bot.slack.blocks import context as context_block
 from bot.slack.delivery import UNKNOWN_OUTCOME, Lookup, Search, failure_reason, find_message

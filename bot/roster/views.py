@@ -9,6 +9,7 @@ from typing import Any
 from bot.playbook.models import Playbook
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.slack.blocks import actions, button, context, divider, fields, header, section
+from bot.slack.ids import Action
 from bot.slack.text import escape_mrkdwn
 
 Message = dict[str, Any]
@@ -170,8 +171,8 @@ def manager_request_dm(request_id: int, manager_id: str, current_manager: str | 
         "blocks": [
             section(text),
             actions(
-                button("Accept", "manager_request_accept", str(request_id), style="primary"),
-                button("Decline", "manager_request_decline", str(request_id)),
+                button("Accept", Action.REQUEST_ACCEPT, str(request_id), style="primary"),
+                button("Decline", Action.REQUEST_DECLINE, str(request_id)),
                 block_id=f"manager_request_{request_id}",
             ),
         ],

@@ -19,6 +19,7 @@ from bot.practice.schedule import WEEKDAYS, local_today, zone_for
 from bot.roster.access import user_is_admin
 from bot.slack import limits as L
 from bot.slack.blocks import actions, button, context, divider, header, section
+from bot.slack.ids import Action
 from bot.slack.text import escape_mrkdwn, truncate
 from bot.team.data import load_team
 from bot.team.service import all_summary_channels
@@ -113,9 +114,9 @@ def render_home(data: HomeData) -> dict[str, Any]:
             )
             blocks.append(
                 actions(
-                    button("Log one", "checkin_log", str(commitment.id), style="primary"),
-                    button("Log with a note", "checkin_note_open", str(commitment.id)),
-                    button("I'm blocked", "blocked_open", str(commitment.id)),
+                    button("Log one", Action.CHECKIN_LOG, str(commitment.id), style="primary"),
+                    button("Log with a note", Action.CHECKIN_NOTE_OPEN, str(commitment.id)),
+                    button("I'm blocked", Action.BLOCKED_OPEN, str(commitment.id)),
                 )
             )
         if not data.rep.active:
@@ -147,10 +148,10 @@ def render_home(data: HomeData) -> dict[str, Any]:
             blocks.append(context("More reps than fit here: the weekly summary and `coachbot export` have all."))
         blocks.append(
             actions(
-                button("Diagnose a rep", "home_diagnose", style="primary"),
-                button("Log a coaching session", "home_log_session"),
-                button("Post the summary now", "home_post_summary"),
-                button("Summary channel", "home_summary_channel"),
+                button("Diagnose a rep", Action.HOME_DIAGNOSE, style="primary"),
+                button("Log a coaching session", Action.HOME_LOG_SESSION),
+                button("Post the summary now", Action.HOME_POST_SUMMARY),
+                button("Summary channel", Action.HOME_SUMMARY_CHANNEL),
             )
         )
     if data.workspace is not None:
@@ -168,7 +169,7 @@ def render_home(data: HomeData) -> dict[str, Any]:
                 f"Default time zone: *{escape_mrkdwn(data.default_tz)}* (set with COACHBOT_DEFAULT_TZ)\n"
                 f"Summary channels: {channels}"
             ),
-            actions(button("Edit settings", "home_settings")),
+            actions(button("Edit settings", Action.HOME_SETTINGS)),
         ]
     blocks.append(
         context("Only you see this tab. Wiring and coaching data are visible to the rep, their manager and admins.")

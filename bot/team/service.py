@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
 from bot.playbook.models import Playbook
+from bot.slack.blocks import context as context_block
+from bot.slack.delivery import UNKNOWN_OUTCOME, failure_reason
 from bot.team.data import load_team
 from bot.team.summary import build_summary, summary_messages
 from storage.models import CoachingSession, ManagerSetting, Person, SessionAttendee
@@ -120,6 +124,57 @@ def post_messages(
 
 
 @dataclass(frozen=True)
+class SummaryDelivery:
+    """Where a summary went (`channel` None: the caller's `before_post` stopped it) and its first ts."""
+
+    channel: str | None
+    ts: str | None = None
+
+
+def _checked_problem(client: WebClient, channel: str) -> str | None:
+    try:
+        return channel_privacy_problem(client, channel)
+    except (SlackApiError, URLError, *UNKNOWN_OUTCOME) as exc:
+        return f"I couldn't check that it is still private ({failure_reason(exc)})."
+
+
+def deliver_summary(
+    client: WebClient,
+    manager_id: str,
+    channel: str | None,
+    messages: list[dict[str, Any]],
+    metadata: dict[str, Any] | None = None,
+    before_post: Callable[[str], bool] | None = None,
+) -> SummaryDelivery:
+    """Post to the manager's private channel, or else to their own DM with a line saying why.
+
+    A channel made public or shared since it was set, or one Coachbot was removed from, never gets
+    the wiring data: the DM does. `before_post(target)` runs right before each post (the outbox
+    renews its claim there) and may stop it. A Slack error on the final post is raised."""
+    note = ""
+    if channel and (problem := _checked_problem(client, channel)):
+        note = f"I couldn't post your summary to <#{channel}>: {problem} So here it is in a DM."
+        log.warning("summary channel refused manager=%s", manager_id)
+    elif channel:
+        if before_post is not None and not before_post(channel):
+            return SummaryDelivery(None)
+        try:
+            return SummaryDelivery(channel, post_messages(client, channel, messages, metadata))
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if error not in CHANNEL_GONE:
+                raise
+            note = f"I couldn't post your summary to <#{channel}> ({error}), so here it is in a DM."
+            log.warning("summary channel unusable manager=%s error=%s", manager_id, error)
+    dm = client.conversations_open(users=manager_id)["channel"]["id"]
+    if note:
+        messages = [{**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}, *messages[1:]]
+    if before_post is not None and not before_post(dm):
+        return SummaryDelivery(None)
+    return SummaryDelivery(dm, post_messages(client, dm, messages, metadata))
+
+
+@dataclass(frozen=True)
 class LoggedSession:
     id: int
     kind: str
@@ -155,15 +210,25 @@ def log_session(
     return LoggedSession(record.id, kind, minutes, [r.slack_user_id for r in reps])
 
 
-def session_problem(kind: str | None, minutes: int | None, rep_count: int) -> str | None:
+@dataclass(frozen=True)
+class SessionProblem:
+    """What is wrong with a coaching session, and which form field it belongs to."""
+
+    field: str
+    text: str
+
+
+def session_problem(kind: str | None, minutes: int | None, rep_count: int) -> SessionProblem | None:
     if kind is None:
-        return "Kind must be one of: 1:1, call-review, role-play, group."
+        return SessionProblem("kind", "Kind must be one of: 1:1, call-review, role-play, group.")
     if minutes is None or not MINUTES_MIN <= minutes <= MINUTES_MAX:
-        return f"Minutes must be a whole number from {MINUTES_MIN} to {MINUTES_MAX}."
+        return SessionProblem("minutes", f"Minutes must be a whole number from {MINUTES_MIN} to {MINUTES_MAX}.")
     if rep_count == 0:
-        return "Name at least one rep."
+        return SessionProblem("reps", "Name at least one rep.")
     if kind == "group" and rep_count < 2:
-        return "A group session has at least two reps; log a 1:1, call review or role-play for one rep."
+        return SessionProblem(
+            "reps", "A group session has at least two reps; log a 1:1, call review or role-play for one rep."
+        )
     if kind != "group" and rep_count > 1:
-        return "Only group sessions have several reps. Use `group` or log each rep separately."
+        return SessionProblem("reps", "Only group sessions have several reps. Use `group` or log each rep separately.")
     return None
