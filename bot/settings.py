@@ -11,6 +11,12 @@ Where Coachbot looks (its "home"), one rule for every command:
 Relative file paths in the settings (the SQLite file in `DATABASE_URL`, the default
 `sqlite:///coachbot.db` included, and `COACHBOT_PLAYBOOK`) are resolved against the home, never
 against the process's current directory. Absolute paths and PostgreSQL URLs are used as given.
+
+`Settings` is a pydantic-settings model: each field names its variable (`validation_alias`) and its
+validators say what is wrong in one line naming that variable. `load_settings` applies the home
+rule, reads the variables (the environment laid over `.env`) and turns every validation error into
+one line of a `SettingsError`. Secret values (tokens, the signing secret, a database password) never
+appear in those lines or in the model's repr.
 """
 
 from __future__ import annotations
@@ -18,12 +24,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 HOME_VAR = "COACHBOT_HOME"
@@ -32,6 +43,7 @@ DEFAULT_DATABASE_URL = "sqlite:///coachbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+PROBLEM = "coachbot_setting"  # the pydantic error type whose message is already the finished line
 
 
 class SettingsError(Exception):
@@ -42,26 +54,213 @@ class SettingsError(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True)
-class Settings:
-    bot_token: str = ""
-    signing_secret: str = ""
-    app_token: str = ""
-    database_url: str = DEFAULT_DATABASE_URL
-    slack_api_url: str = DEFAULT_SLACK_API_URL
-    admin_user_ids: frozenset[str] = field(default_factory=frozenset)
-    default_tz: str = "UTC"
-    playbook_path: str = ""
-    log_level: str = "INFO"
-    slack_timeout: int = 10
-    stale_after_seconds: int = 120
+def _problem(line: str) -> NoReturn:
+    """Reject a value with `line`, the complete message naming the variable (and never a secret)."""
+    raise PydanticCustomError(PROBLEM, "{problem}", {"problem": line})
+
+
+def _home_of(info: ValidationInfo) -> Path | None:
+    """The home relative paths are resolved against, if one was given (fields are validated in order,
+    and `home` comes first)."""
+    home = info.data.get("home")
+    return Path(home) if isinstance(home, str) and home else None
+
+
+class Settings(BaseSettings):
+    """What Coachbot runs with. `load_settings()` builds it from the environment and `.env`;
+    `Settings(...)` (tests, benchmarks) takes only its arguments and reads no variable."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,  # fields can be given by name (bot_token=...) or by variable name
+        validate_default=True,  # the default SQLite file is resolved against the home too
+        hide_input_in_errors=True,  # a rejected value may be a secret
+        case_sensitive=True,
+    )
+
     home: str = ""  # the directory relative paths are resolved against (see the module docstring)
     home_source: str = ""  # why: "COACHBOT_HOME", ".env" or "current directory"
     dotenv_file: str = ""  # the .env that was read, "" when none was
+    bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN", repr=False)
+    signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET", repr=False)
+    app_token: str = Field("", validation_alias="SLACK_APP_TOKEN", repr=False)
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL", repr=False)  # see __repr_args__
+    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
+    admin_user_ids: frozenset[str] = Field(frozenset(), validation_alias="COACHBOT_ADMINS")
+    default_tz: str = Field("UTC", validation_alias="COACHBOT_DEFAULT_TZ")
+    playbook_path: str = Field("", validation_alias="COACHBOT_PLAYBOOK")
+    log_level: str = Field("INFO", validation_alias="COACHBOT_LOG_LEVEL")
+    slack_timeout: int = Field(10, ge=1, le=120, validation_alias="COACHBOT_SLACK_TIMEOUT")
+    stale_after_seconds: int = Field(120, ge=1, le=3600, validation_alias="COACHBOT_STALE_AFTER")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the arguments: which variables and which `.env` apply is the home rule's decision, so
+        `load_settings` reads them (through `VariablesSource`) and passes them in."""
+        return (init_settings,)
+
+    @field_validator("bot_token", "signing_secret", "app_token", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, value: str) -> str:
+        if value and not value.startswith("xoxb-"):
+            _problem("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'")
+        return value
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_token(cls, value: str) -> str:
+        if value and not value.startswith("xapp-"):
+            _problem("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str, info: ValidationInfo) -> str:
+        url = value.strip() or DEFAULT_DATABASE_URL
+        scheme = url.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            _problem("DATABASE_URL must start with sqlite:/// or postgresql:// ")
+        if scheme == "postgres":
+            url = "postgresql" + url[len("postgres") :]
+        try:
+            given = make_url(url)
+            home = _home_of(info)
+            resolved = resolve_database_url(given, home) if home is not None else given
+        except Exception:  # the value may hold a password: do not echo it
+            _problem("DATABASE_URL is not a valid database URL (sqlite:///FILE or postgresql://USER@HOST/DB)")
+        # Only a relative SQLite file is rewritten; other URLs stay as typed.
+        return url if resolved is given else resolved.render_as_string(hide_password=False)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_api_url(cls, value: str) -> str:
+        url = value.strip() or DEFAULT_SLACK_API_URL
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            _problem("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
+        return url if url.endswith("/") else url + "/"
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_admins(cls, value: Any) -> Any:
+        """The variable is a list separated by commas and/or spaces."""
+        return frozenset(value.replace(" ", ",").split(",")) - {""} if isinstance(value, str) else value
+
+    @field_validator("admin_user_ids")
+    @classmethod
+    def _admins(cls, value: frozenset[str]) -> frozenset[str]:
+        admins = frozenset(a.strip() for a in value if a.strip())
+        bad = sorted(a for a in admins if not USER_ID_RE.match(a))
+        if bad:
+            _problem(
+                "COACHBOT_ADMINS must be Slack user ids separated by commas (like U012ABCDEF); "
+                f"not user ids: {', '.join(bad)}"
+            )
+        return admins
+
+    @field_validator("default_tz")
+    @classmethod
+    def _default_tz(cls, value: str) -> str:
+        zone = value.strip() or "UTC"
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            _problem(f"COACHBOT_DEFAULT_TZ '{zone}' is not an IANA time zone such as Europe/Berlin")
+        return zone
+
+    @field_validator("playbook_path")
+    @classmethod
+    def _playbook_path(cls, value: str, info: ValidationInfo) -> str:
+        path = value.strip()
+        if not path:
+            return ""
+        home = _home_of(info)
+        if home is not None:
+            path = str(home / Path(path).expanduser())  # an absolute path stays as it is
+        if not Path(path).is_file():
+            _problem(f"COACHBOT_PLAYBOOK points to '{path}', which is not a readable file")
+        return path
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = (value.strip() or "INFO").upper()
+        if level not in LOG_LEVELS:
+            _problem(f"COACHBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("slack_timeout", "stale_after_seconds", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any, info: ValidationInfo) -> Any:
+        """A variable holds digits only ("30", not "30s" or "+30"); the range is the field's own."""
+        field = cls.model_fields[info.field_name or ""]
+        low, high = _bounds(field)
+        text = value.strip() if isinstance(value, str) else str(value)
+        if not text.isdigit() or not low <= int(text) <= high:
+            _problem(f"{field.validation_alias} must be a whole number of seconds from {low} to {high}")
+        return int(text)
+
+    def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
+        """The repr leaves out the tokens and the signing secret and hides any database password."""
+        yield from super().__repr_args__()
+        yield "database_url", safe_database_url(self.database_url)
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line."""
         return [s for s in (self.bot_token, self.signing_secret, self.app_token) if s]
+
+
+def _bounds(field: FieldInfo) -> tuple[int, int]:
+    """The `ge`/`le` limits of an integer field."""
+    low, high = 0, 0
+    for rule in field.metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return low, high
+
+
+def variable_names() -> dict[str, str]:
+    """Field name -> the variable it is read from."""
+    return {
+        name: field.validation_alias
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.validation_alias, str)
+    }
+
+
+class VariablesSource(PydanticBaseSettingsSource):
+    """Settings from one mapping of variables (the environment laid over `.env`): each field from the
+    variable named by its `validation_alias`. Values are stripped; a blank one counts as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str]):
+        super().__init__(settings_cls)
+        self.variables = variables
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = field.validation_alias
+        value = self.variables.get(name, "").strip() if isinstance(name, str) else ""
+        return (value or None), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                found[key] = value
+        return found
 
 
 @dataclass(frozen=True)
@@ -171,6 +370,21 @@ def _merged_env(
     return env, home, problems
 
 
+def settings_problems(error: ValidationError) -> list[str]:
+    """One line per problem, each naming its variable; never the rejected value (it may be a secret)."""
+    names = variable_names()
+    problems: list[str] = []
+    for detail in error.errors(include_url=False, include_input=False):
+        ctx = detail.get("ctx") or {}
+        if detail["type"] == PROBLEM:
+            problems.append(str(ctx["problem"]))
+            continue
+        field = str(detail["loc"][0]) if detail["loc"] else ""
+        message = detail["msg"]
+        problems.append(f"{names.get(field, field or 'settings')}: {message[:1].lower()}{message[1:]}")
+    return problems
+
+
 def load_settings(
     required: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
@@ -182,90 +396,18 @@ def load_settings(
     `environ` replaces the real environment, `dotenv_path` the `.env` search ("" reads none), and
     `cwd` the current directory; all three are for tests."""
     env, home, problems = _merged_env(environ, dotenv_path, Path(cwd) if cwd is not None else Path.cwd())
-
-    def get(name: str, default: str = "") -> str:
-        return env.get(name, default).strip()
-
     for name in required:
-        if not get(name):
+        if not env.get(name, "").strip():
             problems.append(f"{name} is missing: set it in the environment or in .env (see .env.example)")
-
-    bot_token = get("SLACK_BOT_TOKEN")
-    if bot_token and not bot_token.startswith("xoxb-"):
-        problems.append("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'")
-    app_token = get("SLACK_APP_TOKEN")
-    if app_token and not app_token.startswith("xapp-"):
-        problems.append("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'")
-
-    database_url = get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    scheme = database_url.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in ("sqlite", "postgresql", "postgres"):
-        problems.append("DATABASE_URL must start with sqlite:/// or postgresql:// ")
-    else:
-        if scheme == "postgres":
-            database_url = "postgresql" + database_url[len("postgres") :]
-        try:
-            given = make_url(database_url)
-            resolved = resolve_database_url(given, home.path)
-            if resolved is not given:  # only a relative SQLite file is rewritten; other URLs stay as typed
-                database_url = resolved.render_as_string(hide_password=False)
-        except Exception:  # the value may hold a password: do not echo it
-            problems.append("DATABASE_URL is not a valid database URL (sqlite:///FILE or postgresql://USER@HOST/DB)")
-
-    slack_api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
-    parsed = urlparse(slack_api_url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        problems.append("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/")
-    elif not slack_api_url.endswith("/"):
-        slack_api_url += "/"
-
-    admins = frozenset(a.strip() for a in get("COACHBOT_ADMINS").replace(" ", ",").split(",") if a.strip())
-    bad_admins = sorted(a for a in admins if not USER_ID_RE.match(a))
-    if bad_admins:
-        problems.append(
-            "COACHBOT_ADMINS must be Slack user ids separated by commas (like U012ABCDEF); "
-            f"not user ids: {', '.join(bad_admins)}"
-        )
-
-    default_tz = get("COACHBOT_DEFAULT_TZ") or "UTC"
     try:
-        ZoneInfo(default_tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"COACHBOT_DEFAULT_TZ '{default_tz}' is not an IANA time zone such as Europe/Berlin")
-
-    playbook_path = get("COACHBOT_PLAYBOOK")
-    if playbook_path:
-        playbook_path = str(home.path / Path(playbook_path).expanduser())  # an absolute path stays as it is
-    if playbook_path and not Path(playbook_path).is_file():
-        problems.append(f"COACHBOT_PLAYBOOK points to '{playbook_path}', which is not a readable file")
-
-    log_level = (get("COACHBOT_LOG_LEVEL") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        problems.append(f"COACHBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-
-    numbers: dict[str, int] = {}
-    for name, default, low, high in (("COACHBOT_SLACK_TIMEOUT", 10, 1, 120), ("COACHBOT_STALE_AFTER", 120, 1, 3600)):
-        text = get(name) or str(default)
-        if not text.isdigit() or not low <= int(text) <= high:
-            problems.append(f"{name} must be a whole number of seconds from {low} to {high}")
-        else:
-            numbers[name] = int(text)
-
+        settings = Settings(
+            **VariablesSource(Settings, env)(),
+            home=str(home.path),
+            home_source=home.source,
+            dotenv_file=str(home.dotenv) if home.dotenv is not None else "",
+        )
+    except ValidationError as exc:
+        raise SettingsError(problems + settings_problems(exc)) from None
     if problems:
         raise SettingsError(problems)
-    return Settings(
-        slack_timeout=numbers["COACHBOT_SLACK_TIMEOUT"],
-        stale_after_seconds=numbers["COACHBOT_STALE_AFTER"],
-        bot_token=bot_token,
-        signing_secret=get("SLACK_SIGNING_SECRET"),
-        app_token=app_token,
-        database_url=database_url,
-        slack_api_url=slack_api_url,
-        admin_user_ids=admins,
-        default_tz=default_tz,
-        playbook_path=playbook_path,
-        log_level=log_level,
-        home=str(home.path),
-        home_source=home.source,
-        dotenv_file=str(home.dotenv) if home.dotenv is not None else "",
-    )
+    return settings

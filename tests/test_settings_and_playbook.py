@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.cli import main
-from bot.playbook.models import CAUSES, PlaybookError, load_playbook
-from bot.settings import SettingsError, load_settings
+from bot.playbook.models import CAUSES, PlaybookError, PlaybookFile, load_playbook
+from bot.playbook.schema import SCHEMA_FILE, render
+from bot.settings import Settings, SettingsError, load_settings
 
 DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook" / "default.yml"
 
@@ -134,6 +136,13 @@ def test_custom_playbook_with_own_archetype_names(tmp_path):  # type: ignore[no-
             lambda d: d["deal_killers"].update({"Bad Key": {"name": "x", "guidance": "y"}}),
             "deal_killers.Bad Key: keys must be",
         ),
+        (
+            lambda d: d["archetypes"]["engine"].update(colour="red"),
+            "archetypes.engine.colour: unknown key; use name, summary, coaching_style, first_practice_step",
+        ),
+        (lambda d: d["causes"].update(luck=d["causes"]["motivation"]), "causes.luck: unknown cause; use seat_fit,"),
+        (lambda d: d["prompts"].update(no_profile="Hi {name}"), "prompts.no_profile: bad placeholder 'name'; use"),
+        (lambda d: d["archetypes"]["root"].update(summary=7), "archetypes.root.summary: must be text"),
     ],
 )
 def test_broken_playbook_names_file_key_and_reason(tmp_path, mutate, expected):  # type: ignore[no-untyped-def]
@@ -168,3 +177,73 @@ def test_unreachable_database_is_one_clear_line_without_the_password(monkeypatch
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("coachbot: cannot use the database at postgresql://coach:***@")
     assert "s3cret-pw" not in err[0] and "Traceback" not in err[0]
+
+
+def test_every_playbook_problem_is_reported_at_once(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_YML.read_text())
+    data["gaps"]["discovery"]["drills"]["wizard"] = "x"  # a reference to an archetype the file lacks
+    del data["archetypes"]["engine"]["name"]
+    data["practice_formats"]["role_play"] = "R" * 41
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PlaybookError) as err:
+        load_playbook(str(path))
+    assert err.value.problems == [
+        "archetypes.engine.name: missing or empty text",
+        "practice_formats.role_play: 41 characters, at most 40 allowed",
+        "gaps.discovery.drills.wizard: 'wizard' is not an archetype in this playbook",
+    ]
+
+
+def test_published_schema_is_what_the_models_generate() -> None:
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == render(), (
+        "bot/playbook/playbook.schema.json is out of date: run python -m bot.playbook.schema"
+    )
+
+
+def test_default_playbook_points_editors_at_the_schema_and_validates_against_it() -> None:
+    text = DEFAULT_YML.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=playbook.schema.json"
+    assert (DEFAULT_YML.parent / "playbook.schema.json").is_file()
+    data = yaml.safe_load(text)
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert set(schema["required"]) <= set(data) <= set(schema["properties"])
+    PlaybookFile.model_validate(data)  # the models the committed schema was generated from (test above)
+
+
+def test_secrets_never_appear_in_errors_or_reprs(tmp_path: Path) -> None:
+    good = load_settings(
+        environ={
+            "SLACK_BOT_TOKEN": "xoxb-bot-secret",
+            "SLACK_SIGNING_SECRET": "signing-secret",
+            "SLACK_APP_TOKEN": "xapp-app-secret",
+            "DATABASE_URL": "postgresql://coach:db-secret@db.example/coachbot",
+        },
+        dotenv_path="",
+        cwd=tmp_path,
+    )
+    assert good.bot_token == "xoxb-bot-secret" and good.database_url.endswith(":db-secret@db.example/coachbot")
+    shown = repr(good) + str(good)
+    assert "postgresql://coach:***@db.example/coachbot" in shown
+    for secret in ("bot-secret", "signing-secret", "app-secret", "db-secret"):
+        assert secret not in shown
+    with pytest.raises(SettingsError) as err:
+        load_settings(
+            environ={
+                "SLACK_BOT_TOKEN": "xoxp-user-secret",
+                "SLACK_APP_TOKEN": "app-secret",
+                "DATABASE_URL": "postgresql://coach:db-secret@db:port/x",
+            },
+            dotenv_path="",
+            cwd=tmp_path,
+        )
+    assert len(err.value.problems) == 3 and err.value.__cause__ is None and err.value.__suppress_context__
+    assert all(word not in str(err.value) for word in ("user-secret", "app-secret", "db-secret"))
+
+
+def test_settings_built_directly_read_no_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COACHBOT_DEFAULT_TZ", "Asia/Tokyo")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-from-the-environment")
+    settings = Settings(bot_token="xoxb-1", admin_user_ids=frozenset({"U01ABC"}))
+    assert settings.default_tz == "UTC" and settings.app_token == "" and settings.bot_token == "xoxb-1"
+    assert settings.database_url == "sqlite:///coachbot.db" and settings.secrets() == ["xoxb-1"]
