@@ -14,7 +14,8 @@ from bot.slack.text import escape_mrkdwn, parse_user_mention, truncate
 from bot.team import flows
 from bot.team import views as team_views
 from bot.team.home import publish_home, refresh_home
-from bot.team.service import KIND_NAMES, SESSION_KINDS, session_problem
+from bot.team.service import session_problem
+from bot.team.summary import KIND_NAMES, SESSION_KINDS
 from handlers.coach_command import Call, subcommand
 from handlers.common import app_context, ids, int_or_none, open_modal, resolve_mention, try_dm, view_value
 

@@ -10,7 +10,8 @@ from bot.slack.text import truncate
 Block = dict[str, Any]
 
 
-def plain(text: str, limit: int = L.PLAIN_LABEL) -> dict[str, Any]:
+def plain(text: str, limit: int = L.PLACEHOLDER) -> dict[str, Any]:
+    """A plain_text object cut to `limit`: by default a placeholder's 150, which fits input labels and hints too."""
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
@@ -39,7 +40,7 @@ def fields(pairs: list[tuple[str, str]]) -> list[Block]:
 
 
 def context(*texts: str) -> Block:
-    return {"type": "context", "elements": [mrkdwn(t) for t in texts[: L.CONTEXT_ELEMENTS]]}
+    return {"type": "context", "elements": [mrkdwn(t, L.TEXT_OBJECT) for t in texts[: L.CONTEXT_ELEMENTS]]}
 
 
 def divider() -> Block:

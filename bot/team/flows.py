@@ -15,6 +15,7 @@ from bot.practice.schedule import WEEKDAYS, local_today, zone_for
 from bot.roster.access import in_workspace, is_admin, user_is_admin
 from bot.slack.users import fetch_user
 from bot.team import service as summaries
+from bot.team.summary import KIND_NAMES
 from storage import queries
 from storage.db import session_scope
 from storage.models import Workspace
@@ -64,7 +65,7 @@ def log_coaching(
             return "One of those reps just left the roster, so I didn't log anything."
         logged = summaries.log_session(session, team_id, caller, kind, minutes, [p for p in people if p], day, note)
     names = ", ".join(f"<@{r}>" for r in logged.reps)
-    return f"Logged a {minutes}-minute {summaries.KIND_NAMES[kind]} with {names} on {day.isoformat()}."
+    return f"Logged a {minutes}-minute {KIND_NAMES[kind]} with {names} on {day.isoformat()}."
 
 
 @dataclass(frozen=True)

@@ -17,25 +17,10 @@ from bot.playbook.models import Playbook
 from bot.slack.blocks import context as context_block
 from bot.slack.delivery import UNKNOWN_OUTCOME, failure_reason
 from bot.team.data import load_team
-from bot.team.summary import build_summary, summary_messages
+from bot.team.summary import MINUTES_MAX, MINUTES_MIN, build_summary, summary_messages
 from storage.models import CoachingSession, ManagerSetting, Person, SessionAttendee
 
 log = logging.getLogger("coachbot.summary")
-SESSION_KINDS = {
-    "1:1": "one_on_one",
-    "1on1": "one_on_one",
-    "one_on_one": "one_on_one",
-    "one-on-one": "one_on_one",
-    "call_review": "call_review",
-    "call-review": "call_review",
-    "review": "call_review",
-    "role_play": "role_play",
-    "role-play": "role_play",
-    "roleplay": "role_play",
-    "group": "group",
-}
-KIND_NAMES = {"one_on_one": "1:1", "call_review": "call review", "role_play": "role-play", "group": "group session"}
-MINUTES_MIN, MINUTES_MAX = 5, 480
 
 
 def summary_channel(session: Session, team_id: str, manager_id: str) -> str | None:

@@ -8,15 +8,33 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.playbook.models import Playbook, with_article
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.slack import limits as L
 from bot.slack.blocks import context, header, section
 from bot.slack.text import escape_mrkdwn, truncate
-from bot.team.data import RepData, TeamData
 
+if TYPE_CHECKING:  # the data module reads the database; the rules only need its shapes
+    from bot.team.data import RepData, TeamData
+
+# The kinds of coaching session a manager logs, by what they may type, and how each is named.
+SESSION_KINDS = {
+    "1:1": "one_on_one",
+    "1on1": "one_on_one",
+    "one_on_one": "one_on_one",
+    "one-on-one": "one_on_one",
+    "call_review": "call_review",
+    "call-review": "call_review",
+    "review": "call_review",
+    "role_play": "role_play",
+    "role-play": "role_play",
+    "roleplay": "role_play",
+    "group": "group",
+}
+KIND_NAMES = {"one_on_one": "1:1", "call_review": "call review", "role_play": "role-play", "group": "group session"}
+MINUTES_MIN, MINUTES_MAX = 5, 480
 BASELINE_MINUTES = 60  # coaching each rep should get in a week: half in a 1:1, half reviewing calls or rehearsing
 TARGET_INDIVIDUAL_SHARE = 70  # percent of the manager's coaching time spent 1:1 (the rest in groups)
 GROUP_SESSION_MIN_REPS = 3

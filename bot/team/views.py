@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.practice.schedule import WEEKDAYS
 from bot.slack.blocks import plain, section
 from bot.slack.forms import input_block, modal, option
 from bot.slack.ids import Form
-from bot.team.service import KIND_NAMES, MINUTES_MAX, MINUTES_MIN
-from storage.models import Workspace
+from bot.team.summary import KIND_NAMES, MINUTES_MAX, MINUTES_MIN
+
+if TYPE_CHECKING:  # views only read its fields
+    from storage.models import Workspace
 
 
 def diagnose_pick_modal() -> dict[str, Any]:
