@@ -1,0 +1,128 @@
+"""What each claimed row becomes: a nudge, reminder or closeout for a rep, or a manager's summary,
+or nothing (skipped) when it is no longer wanted. The message is built from data read before any
+Slack call, and one bad row never stops the rest of the batch."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bot.errors import describe_error
+from bot.outbox.batch import BatchData
+from bot.outbox.outcomes import mark
+from bot.outbox.report import PassReport
+from bot.outbox.rows import METADATA_EVENT, aware, message_key
+from bot.outbox.sending import channel_problem, post_summary, send
+from bot.outbox.worker import Worker
+from bot.practice import views as rc
+from bot.practice.schedule import local_today, zone_for
+from bot.team.home import publish_home
+from bot.team.service import build_messages, summary_channel
+from storage.db import session_scope
+from storage.models import Commitment, ScheduledMessage
+
+log = logging.getLogger("coachbot.dispatch")
+
+
+def deliver_batch(worker: Worker, batch: list[ScheduledMessage], now: datetime, report: PassReport) -> None:
+    with worker.ctx.session() as session:
+        data = BatchData.load(session, batch)
+    for row in batch:
+        try:
+            _deliver(worker, row, data, now, report)
+        except Exception as exc:  # one bad message never stops the pass
+            # It may have failed after Slack posted it: left claimed, the history decides later.
+            log.error("dispatch error key=%s error=%s", message_key(row), describe_error(exc))
+            report.errors.append(message_key(row))
+            report.unconfirmed += 1
+
+
+def _deliver(worker: Worker, row: ScheduledMessage, data: BatchData, now: datetime, report: PassReport) -> None:
+    if row.kind == "summary":
+        return _deliver_summary(worker, row, data, now, report)
+    ws = data.workspaces.get(row.team_id)
+    person = data.people.get((row.team_id, row.rep_user_id))
+    commitment = data.commitments.get(row.commitment_id or -1)
+    if ws is None or not ws.active or person is None or commitment is None:
+        return mark(worker, row, "skipped", now, report, "workspace inactive or rep/commitment gone")
+    zone = zone_for(person.tz, worker.ctx.settings.default_tz)
+    today = local_today(now, zone)
+    late = now - aware(row.due_at) > worker.grace
+    if row.kind == "closeout":
+        logged = data.logged.get(commitment.id or -1, 0)
+        if commitment.status == "active":
+            _close(worker, commitment, logged, now)
+            report.closed += 1
+        if late:
+            return mark(worker, row, "skipped", now, report, "missed: past the grace window")
+        message = rc.closeout_message(commitment, logged)
+        refresh = [row.rep_user_id, commitment.manager_user_id]
+    else:
+        if late:
+            return mark(worker, row, "skipped", now, report, "missed: past the grace window")
+        if commitment.status != "active" or (person.nudges_paused_until and person.nudges_paused_until > today):
+            return mark(worker, row, "skipped", now, report, "not needed: closed or paused")
+        if row.kind == "reminder":
+            if data.logged.get(commitment.id or -1, 0) > 0:
+                return mark(worker, row, "skipped", now, report, "not needed: already logged")
+            message = rc.reminder_message(commitment, today)
+        else:
+            archetype = data.archetypes.get(person.id or -1)
+            items = []
+            for c in data.active_by_person.get(person.id or -1, [commitment]):
+                gap = worker.ctx.playbook.gaps.get(c.gap)
+                items.append((c, data.logged.get(c.id or -1, 0), gap.drill_for(archetype) if gap else None))
+            message = rc.nudge_message(items, today)
+    if person.unreachable_reason:
+        return mark(worker, row, "unreachable", now, report, person.unreachable_reason)
+    send(worker, row, person, message, now, report)
+    if row.kind == "closeout":  # the Home tabs show the outcome now
+        for user_id in refresh:
+            publish_home(worker.ctx, worker.client, row.team_id, user_id)
+
+
+def _deliver_summary(worker: Worker, row: ScheduledMessage, data: BatchData, now: datetime, report: PassReport) -> None:
+    ws = data.workspaces.get(row.team_id)
+    if ws is None or not ws.active:
+        return mark(worker, row, "skipped", now, report, "workspace inactive")
+    if now - aware(row.due_at) > worker.grace:
+        return mark(worker, row, "skipped", now, report, "missed: past the grace window")
+    manager = data.people.get((row.team_id, row.rep_user_id))
+    zone = zone_for(manager.tz if manager else None, worker.ctx.settings.default_tz)
+    with worker.ctx.session() as session:
+        messages = build_messages(session, worker.ctx.playbook, row.team_id, row.rep_user_id, local_today(now, zone))
+        channel = summary_channel(session, row.team_id, row.rep_user_id)
+    if messages is None:
+        return mark(worker, row, "skipped", now, report, "no reps")
+    metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}}
+    note = ""
+    if channel and (problem := channel_problem(worker.client, channel)):
+        # Made public, shared or left since it was set: wiring data goes to the manager's DM instead.
+        note = f"I couldn't post your summary to <#{channel}>: {problem} So here it is in a DM."
+        log.warning("summary channel refused manager=%s key=%s", row.rep_user_id, message_key(row))
+        channel = None
+    post_summary(worker, row, channel, messages, metadata, note, now, report)
+
+
+def _close(worker: Worker, commitment: Commitment, logged: int, now: datetime) -> None:
+    with session_scope(worker.ctx.engine) as session:
+        current = session.get(Commitment, commitment.id)
+        if current is None or current.status != "active":
+            return
+        previous = session.exec(
+            select(func.count())
+            .select_from(Commitment)
+            .where(
+                Commitment.team_id == current.team_id,
+                Commitment.person_id == current.person_id,
+                Commitment.gap == current.gap,
+                col(Commitment.cycle_number).is_not(None),
+            )
+        ).one()
+        current.status = "met" if logged >= current.target_count else "missed"
+        current.closed_at, current.cycle_number = now, int(previous) + 1
+        session.add(current)
+    commitment.status = current.status

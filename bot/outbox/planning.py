@@ -1,0 +1,173 @@
+"""Which (rep, kind, period) rows should exist by now: weekly nudges, mid-window reminders,
+closeouts and managers' weekly summaries. Planning only inserts, and a conflict on the natural key
+does nothing, so any number of passes (or dispatchers) plan each message once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
+
+from bot.context import AppContext
+from bot.outbox.report import PassReport
+from bot.outbox.rows import aware
+from bot.practice.schedule import latest_weekly, local_moment, local_today, zone_for
+from storage.db import session_scope
+from storage.models import Commitment, Person, ScheduledMessage, Workspace
+
+PLAN_CHUNK = 1000
+REMINDER_MIN_WINDOW = 3  # a reminder only makes sense when there is a middle to the window
+
+OutboxRow = dict[str, str | int | datetime | None]
+RowKey = tuple[str, str, str, str]
+# id, team, starts_on, ends_on, window_days, created_at, rep, rep's zone, nudges paused until
+ActiveCommitment = tuple[int | None, str, date, date, int, datetime, str, str, date | None]
+
+
+def _insert(session: Session) -> Callable[[type[ScheduledMessage]], PgInsert | SqliteInsert]:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def plan(ctx: AppContext, now: datetime, report: PassReport) -> None:
+    default_tz = ctx.settings.default_tz
+    with session_scope(ctx.engine) as session:
+        workspaces = {w.team_id: w for w in session.exec(select(Workspace).where(Workspace.active))}
+        if not workspaces:
+            return
+        active = _active_commitments(session, workspaces)
+        existing = _existing_keys(session)
+        rows: list[OutboxRow] = []
+        for cid, team_id, starts_on, ends_on, window_days, created_at, rep_id, tz, paused_until in active:
+            ws = workspaces[team_id]
+            zone = zone_for(tz, default_tz)
+            today = local_today(now, zone)
+            if paused_until and paused_until > today:
+                continue
+            wanted: list[tuple[str, str, datetime]] = []
+            day, due = latest_weekly(now, zone, ws.nudge_weekday, ws.nudge_hour, ws.nudge_minute)
+            if starts_on <= day <= ends_on and due >= aware(created_at):
+                wanted.append(("nudge", day.isoformat(), due))
+            if ws.reminders_enabled and window_days >= REMINDER_MIN_WINDOW:
+                mid = starts_on + timedelta(days=window_days // 2)
+                due = local_moment(mid, ws.nudge_hour, ws.nudge_minute, zone)
+                if due <= now:
+                    wanted.append(("reminder", str(cid), due))
+            close_due = local_moment(ends_on + timedelta(days=1), ws.nudge_hour, ws.nudge_minute, zone)
+            if close_due <= now:
+                wanted.append(("closeout", str(cid), close_due))
+            for kind, period, due in wanted:
+                key = (team_id, rep_id, kind, period)
+                if key not in existing:
+                    existing.add(key)
+                    rows.append(
+                        {
+                            "team_id": key[0],
+                            "rep_user_id": key[1],
+                            "kind": kind,
+                            "period": period,
+                            "commitment_id": cid,
+                            "due_at": due,
+                            "status": "pending",
+                            "attempts": 0,
+                            "created_at": now,
+                        }
+                    )
+        rows += _plan_summaries(ctx, session, workspaces, now)
+        stmt = _insert(session)(ScheduledMessage).on_conflict_do_nothing(
+            index_elements=["team_id", "rep_user_id", "kind", "period"]
+        )
+        for start in range(0, len(rows), PLAN_CHUNK):
+            session.exec(stmt, params=rows[start : start + PLAN_CHUNK])
+        report.planned += len(rows)
+
+
+def _active_commitments(session: Session, workspaces: dict[str, Workspace]) -> Sequence[ActiveCommitment]:
+    """Narrow column tuples, not ORM objects: this reads every active commitment each pass.
+
+    `Select(...)` is what sqlmodel's `select()` builds for several columns; it is typed only up to four.
+    """
+    query: Select[*ActiveCommitment] = Select(
+        col(Commitment.id),
+        col(Commitment.team_id),
+        col(Commitment.starts_on),
+        col(Commitment.ends_on),
+        col(Commitment.window_days),
+        col(Commitment.created_at),
+        col(Person.slack_user_id),
+        col(Person.tz),
+        col(Person.nudges_paused_until),
+    )
+    return session.exec(
+        query.join(Person, col(Person.id) == col(Commitment.person_id)).where(
+            Commitment.status == "active", col(Commitment.team_id).in_(list(workspaces)), Person.active
+        )
+    ).all()
+
+
+def _existing_keys(session: Session) -> set[RowKey]:
+    return {
+        (r[0], r[1], r[2], r[3])
+        for r in session.exec(
+            select(
+                ScheduledMessage.team_id,
+                ScheduledMessage.rep_user_id,
+                ScheduledMessage.kind,
+                ScheduledMessage.period,
+            )
+            .join(Commitment, col(Commitment.id) == col(ScheduledMessage.commitment_id))
+            .where(Commitment.status == "active")
+        )
+    }
+
+
+def _plan_summaries(
+    ctx: AppContext, session: Session, workspaces: dict[str, Workspace], now: datetime
+) -> list[OutboxRow]:
+    """One weekly summary per manager with reps, at the workspace's summary time in the manager's zone."""
+    recent = {
+        (r[0], r[1], r[2])
+        for r in session.exec(
+            select(ScheduledMessage.team_id, ScheduledMessage.rep_user_id, ScheduledMessage.period).where(
+                ScheduledMessage.kind == "summary", col(ScheduledMessage.due_at) >= now - timedelta(days=8)
+            )
+        )
+    }
+    managers = session.exec(
+        select(Person.team_id, Person.manager_user_id)
+        .where(col(Person.team_id).in_(list(workspaces)), Person.active, col(Person.manager_user_id).is_not(None))
+        .distinct()
+    ).all()
+    tz_of: dict[tuple[str, str | None], str | None] = {
+        (t, u): tz
+        for t, u, tz in session.exec(
+            select(Person.team_id, Person.slack_user_id, Person.tz).where(
+                col(Person.team_id).in_(list(workspaces)), Person.role == "manager"
+            )
+        )
+    }
+    rows: list[OutboxRow] = []
+    for team_id, manager_id in managers:
+        ws = workspaces[team_id]
+        zone = zone_for(tz_of.get((team_id, manager_id)), ctx.settings.default_tz)
+        day, due = latest_weekly(now, zone, ws.summary_weekday, ws.summary_hour, ws.summary_minute)
+        if (team_id, manager_id, day.isoformat()) not in recent:
+            rows.append(
+                {
+                    "team_id": team_id,
+                    "rep_user_id": manager_id,
+                    "kind": "summary",
+                    "period": day.isoformat(),
+                    "commitment_id": None,
+                    "due_at": due,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+    return rows

@@ -1,0 +1,30 @@
+"""What one pass did, counted per outcome: the CLI prints it and the scheduler logs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class PassReport:
+    planned: int = 0
+    sent: int = 0
+    skipped: int = 0
+    unreachable: int = 0
+    retrying: int = 0
+    failed: int = 0
+    resolved: int = 0
+    unconfirmed: int = 0
+    unverified: int = 0
+    closed: int = 0
+    pruned: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return (
+            f"dispatch: planned {self.planned}, sent {self.sent}, skipped {self.skipped}, "
+            f"unreachable {self.unreachable}, retrying {self.retrying}, failed {self.failed}, "
+            f"resolved after a crash {self.resolved}, unconfirmed {self.unconfirmed}, "
+            f"never verified {self.unverified}, "
+            f"commitments closed {self.closed}, old rows pruned {self.pruned}"
+        )

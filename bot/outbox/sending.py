@@ -1,0 +1,141 @@
+"""Posting a claimed row to Slack exactly once. The claim is refreshed right before each post, no
+Slack call happens inside a database transaction, and an answer that may have been lost (a 5xx,
+a timeout) leaves the row claimed for crash recovery instead of scheduling a blind resend."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import update
+from sqlmodel import col
+
+from bot.outbox.claiming import heartbeat, lost_claim
+from bot.outbox.outcomes import finish, mark, unconfirmed
+from bot.outbox.report import PassReport
+from bot.outbox.rows import METADATA_EVENT, message_key
+from bot.outbox.worker import Worker
+from bot.slack import Message
+from bot.slack.blocks import context as context_block
+from bot.slack.delivery import UNKNOWN_OUTCOME, failure_reason
+from bot.team.service import channel_privacy_problem, post_messages
+from storage.db import session_scope
+from storage.models import Person, ScheduledMessage
+
+log = logging.getLogger("coachbot.dispatch")
+
+UNREACHABLE = {
+    "account_inactive",
+    "user_not_found",
+    "user_disabled",
+    "cannot_dm_bot",
+    "channel_not_found",
+    "is_archived",
+    "messages_tab_disabled",
+    "not_allowed_token_type",
+    "invalid_users",
+}
+# Any way a Slack call can fail, whether or not it reached Slack.
+SLACK_FAILURES: tuple[type[BaseException], ...] = (SlackApiError, URLError, *UNKNOWN_OUTCOME)
+
+
+def send(
+    worker: Worker, row: ScheduledMessage, person: Person, message: Message, now: datetime, report: PassReport
+) -> None:
+    try:
+        channel = person.dm_channel
+        if not channel:
+            channel = worker.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
+            _remember_channel(worker, person, channel)
+        if not heartbeat(worker, row, channel):
+            return lost_claim(row, report)
+        resp = worker.client.chat_postMessage(
+            channel=channel,
+            **message,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}},
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or exc.response.status_code)
+        if exc.response.status_code >= 500:
+            return unconfirmed(row, report, f"http {exc.response.status_code}")
+        if error in UNREACHABLE:
+            _mark_unreachable(worker, person, error)
+            mark(worker, row, "unreachable", now, report, error)
+            log.warning("unreachable rep=%s key=%s error=%s", row.rep_user_id, message_key(row), error)
+        else:
+            finish(worker, row, now, report, error=error)
+        return
+    except URLError:  # never reached Slack (the client already retried): safe to send again later
+        return finish(worker, row, now, report, error="connection failed")
+    except UNKNOWN_OUTCOME as exc:
+        return unconfirmed(row, report, type(exc).__name__)
+    mark(worker, row, "sent", now, report, None, channel=channel, ts=str(resp.get("ts")))
+
+
+def post_summary(
+    worker: Worker,
+    row: ScheduledMessage,
+    channel: str | None,
+    messages: list[Message],
+    metadata: dict[str, Any],
+    note: str,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    """To the manager's summary channel if it is usable, else to the manager's DM with a note saying why."""
+    try:
+        if channel:
+            try:
+                if not heartbeat(worker, row, channel):
+                    return lost_claim(row, report)
+                ts = post_messages(worker.client, channel, messages, metadata)
+                return mark(worker, row, "sent", now, report, None, channel=channel, ts=ts)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error"))
+                if error not in ("not_in_channel", "channel_not_found", "is_archived"):
+                    raise
+                note = f"I couldn't post your summary to <#{channel}> ({error}), so here it is in a DM."
+                log.warning(
+                    "summary channel unusable manager=%s key=%s error=%s", row.rep_user_id, message_key(row), error
+                )
+        dm = worker.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
+        if note:
+            messages[0] = {**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}
+        if not heartbeat(worker, row, dm):
+            return lost_claim(row, report)
+        ts = post_messages(worker.client, dm, messages, metadata)
+        mark(worker, row, "sent", now, report, None, channel=dm, ts=ts)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or exc.response.status_code)
+        if exc.response.status_code >= 500:
+            return unconfirmed(row, report, f"http {exc.response.status_code}")
+        if error in UNREACHABLE:
+            return mark(worker, row, "unreachable", now, report, error)
+        finish(worker, row, now, report, error=error)
+    except URLError:
+        finish(worker, row, now, report, error="connection failed")
+    except UNKNOWN_OUTCOME as exc:
+        unconfirmed(row, report, type(exc).__name__)
+
+
+def channel_problem(client: WebClient, channel: str) -> str | None:
+    try:
+        return channel_privacy_problem(client, channel)
+    except SLACK_FAILURES as exc:
+        return f"I couldn't check that it is still private ({failure_reason(exc)})."
+
+
+def _remember_channel(worker: Worker, person: Person, channel: str) -> None:
+    person.dm_channel = channel
+    with session_scope(worker.ctx.engine) as session:
+        session.exec(update(Person).where(col(Person.id) == person.id).values(dm_channel=channel))
+
+
+def _mark_unreachable(worker: Worker, person: Person, error: str) -> None:
+    person.unreachable_reason = error
+    with session_scope(worker.ctx.engine) as session:
+        session.exec(update(Person).where(col(Person.id) == person.id).values(unreachable_reason=error[:64]))

@@ -1,0 +1,33 @@
+"""One dispatcher's identity and limits. Every claim, outcome and take-over is a conditional update
+on `worker_id`, so a dispatcher that lost a row to another can never overwrite its outcome."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+
+from bot.context import AppContext
+
+
+class Worker:
+    def __init__(
+        self,
+        ctx: AppContext,
+        client: WebClient,
+        *,
+        grace: timedelta = timedelta(hours=12),
+        stale_after: timedelta | None = None,
+        batch_size: int = 500,
+        worker_id: str | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.grace = grace
+        self.stale_after = stale_after or timedelta(seconds=ctx.settings.stale_after_seconds)
+        self.batch_size = batch_size
+        self.pruned_at: datetime | None = None
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
