@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from bot.locations import safe_database_url
 from bot.playbook.models import Playbook, PlaybookError, load_playbook
-from bot.settings import Settings, SettingsError, describe_startup, load_settings, safe_database_url
+from bot.settings import Settings, SettingsError, describe_startup, load_settings
 
 EXIT_CONFIG = 2
 log = logging.getLogger("coachbot")

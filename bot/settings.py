@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlparse
@@ -35,10 +34,17 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
-HOME_VAR = "COACHBOT_HOME"
-DOTENV_NAME = ".env"
+from bot.locations import (
+    HOME_VAR,
+    Home,
+    absolute,
+    resolve_database_url,
+    resolve_home,
+    safe_database_url,
+)
+
 DEFAULT_DATABASE_URL = "sqlite:///coachbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -263,75 +269,6 @@ class VariablesSource(PydanticBaseSettingsSource):
         return found
 
 
-@dataclass(frozen=True)
-class Home:
-    """Where settings were looked for and relative paths are resolved."""
-
-    path: Path
-    source: str
-    dotenv: Path | None
-
-
-def _absolute(path: Path) -> Path:
-    """`path` made absolute with `..` removed; symlinks are kept as the user wrote them."""
-    return Path(os.path.abspath(path))
-
-
-def find_dotenv_upwards(start: Path) -> Path | None:
-    """The nearest `.env` file in `start` or one of its parents."""
-    for folder in (start, *start.parents):
-        candidate = folder / DOTENV_NAME
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def resolve_home(environ: Mapping[str, str], cwd: Path, dotenv_path: str | None = None) -> tuple[Home, list[str]]:
-    """Apply the home rule. `dotenv_path` (for tests and tools) names the `.env` to read instead of
-    searching; "" reads none."""
-    problems: list[str] = []
-    explicit = environ.get(HOME_VAR, "").strip()
-    home: Path | None = None
-    source = "current directory"
-    if explicit:
-        home = _absolute(cwd / Path(explicit).expanduser())
-        source = HOME_VAR
-        if not home.is_dir():
-            problems.append(f"{HOME_VAR} '{explicit}' is not a directory")
-    if dotenv_path is not None:
-        dotenv = (cwd / dotenv_path) if dotenv_path and (cwd / dotenv_path).is_file() else None
-    elif home is not None:
-        dotenv = home / DOTENV_NAME if (home / DOTENV_NAME).is_file() else None
-    else:
-        dotenv = find_dotenv_upwards(cwd)
-    if home is None:
-        if dotenv is not None:
-            dotenv = _absolute(dotenv)
-            home, source = dotenv.parent, DOTENV_NAME
-        else:
-            home = _absolute(cwd)
-    return Home(home, source, _absolute(dotenv) if dotenv is not None else None), problems
-
-
-def resolve_database_url(url: URL, home: Path) -> URL:
-    """A relative SQLite file is taken relative to `home`; anything else is returned unchanged."""
-    database = url.database
-    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return url
-    path = Path(database).expanduser()  # sqlite3 itself would take "~" literally, relative to the cwd
-    if path.is_absolute():
-        return url if str(path) == database else url.set(database=str(path))
-    return url.set(database=str(home / path))
-
-
-def safe_database_url(url: str) -> str:
-    """`url` for a log line: any password replaced by ***."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not a URL SQLAlchemy understands: say nothing that could be a secret
-        return "(unparseable DATABASE_URL)"
-
-
 def describe_startup(settings: Settings) -> str:
     """One line for start-up: which database, which `.env`, which home. No secrets."""
     database = safe_database_url(settings.database_url)
@@ -360,7 +297,7 @@ def _merged_env(
     if home.dotenv is not None:
         from_file = {k: v for k, v in dotenv_values(home.dotenv).items() if v is not None}
         in_file = from_file.get(HOME_VAR, "").strip()
-        if in_file and _absolute(home.dotenv.parent / Path(in_file).expanduser()) != home.path:
+        if in_file and absolute(home.dotenv.parent / Path(in_file).expanduser()) != home.path:
             problems.append(
                 f"{HOME_VAR} is set in {home.dotenv}, where it has no effect: set it in the environment instead "
                 "(it decides which .env is read)"

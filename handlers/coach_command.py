@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.context import AppContext
@@ -16,6 +16,7 @@ from bot.roster.views import help_message
 from bot.slack.ids import COACH_COMMAND
 from bot.slack.text import escape_mrkdwn, truncate
 from handlers.common import app_context, ids, reply, too_long
+from handlers.runner import Listeners
 
 TOKEN_RE = re.compile(r"<[^>]*>|\S+")
 UNKNOWN = "I don't know `{sub}`. Try `/coach help` to see what I can do."
@@ -72,5 +73,5 @@ def coach(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
     reply(respond, UNKNOWN.format(sub=escape_mrkdwn(truncate(words[0], 30))))
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     app.command(COACH_COMMAND)(coach)

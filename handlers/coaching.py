@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.coaching import flows
@@ -34,6 +34,7 @@ from handlers.common import (
     view_metadata,
     view_value,
 )
+from handlers.runner import Listeners
 
 FIRST_TOKEN_RE = re.compile(r"\s*(<[^>]*>|\S+)\s*(.*)", re.S)
 NOTE_MAX = 1000
@@ -197,7 +198,7 @@ def profile_submitted(ack: Ack, view: dict[str, Any], client: WebClient, context
     try_dm(client, caller, flows.save_profile(ctx, rep, team_id, archetype, scored, killers, gaps))
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     app.command(DIAGNOSE_COMMAND)(diagnose_command)
     app.view(Form.DIAGNOSE)(diagnose_submitted)
     app.action(Action.HOME_DIAGNOSE)(open_diagnose_pick)

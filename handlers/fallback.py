@@ -7,10 +7,11 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 
 from bot.slack.request_info import safe_name
 from handlers.common import reply
+from handlers.runner import Listeners
 
 log = logging.getLogger("coachbot.fallback")
 ANYTHING = re.compile(".*")
@@ -59,7 +60,7 @@ def old_dialog_cancel(ack: Ack) -> None:
     ack()
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     app.action(ANYTHING)(unknown_action)
     app.view(ANYTHING)(unknown_view)
     app.command(ANYTHING)(unknown_command)

@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.practice import flows
@@ -32,6 +32,7 @@ from handlers.common import (
     view_metadata,
     view_value,
 )
+from handlers.runner import Listeners
 
 COUNT_RE = re.compile(r"^\s*(-?\d+)\b\s*(.*)$", re.S)
 NOT_A_COMMITMENT = "That button doesn't point at a commitment I know."
@@ -229,7 +230,7 @@ def pause_submitted(ack: Ack, view: dict[str, Any], client: WebClient, context: 
     try_dm(client, caller, flows.apply_pause(ctx, client, team_id, caller, rep_id, until))
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     app.action(Action.CHECKIN_LOG)(log_one)
     for action_id, form in (
         (Action.CHECKIN_NOTE_OPEN, Form.CHECKIN_NOTE),

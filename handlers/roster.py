@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.roster import flows
@@ -15,6 +15,7 @@ from bot.slack.ids import Action
 from bot.slack.users import SlackUser
 from handlers.coach_command import Call, subcommand
 from handlers.common import app_context, ids, int_or_none, replace_original, reply, resolve_mention, try_dm
+from handlers.runner import Listeners
 
 
 @subcommand("profile")
@@ -115,7 +116,7 @@ def user_changed(event: dict[str, Any], context: BoltContext) -> None:
         flows.update_person(app_context(context), str(context.team_id or ""), user)
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     app.action(Action.REQUEST_ACCEPT)(accept_request)
     app.action(Action.REQUEST_DECLINE)(decline_request)
     app.event("user_change")(user_changed)

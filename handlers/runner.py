@@ -18,9 +18,10 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, Protocol
 
-from slack_bolt import App
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 
 from bot.context import AppContext
 from bot.errors import describe_error
@@ -82,7 +83,18 @@ def deferred(fn: Callable[..., Any], work: Executor, ctx: AppContext) -> Callabl
     """Acknowledge now; claim the request and run the listener body on the work pool."""
     names = _arg_names(fn)
 
-    def wrapper(ack, body, context, client, respond, logger, command, view, event, action):  # type: ignore[no-untyped-def]
+    def wrapper(
+        ack: Ack,
+        body: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+        logger: logging.Logger,
+        command: dict[str, Any] | None,
+        view: dict[str, Any] | None,
+        event: dict[str, Any] | None,
+        action: dict[str, Any] | None,
+    ) -> None:
         ack()
         available = dict(
             zip(
@@ -175,7 +187,18 @@ def ack_first(
     """
     names = _arg_names(fn)
 
-    def wrapper(ack, body, context, client, respond, logger, command, view, event, action):  # type: ignore[no-untyped-def]
+    def wrapper(
+        ack: Ack,
+        body: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond,
+        logger: logging.Logger,
+        command: dict[str, Any] | None,
+        view: dict[str, Any] | None,
+        event: dict[str, Any] | None,
+        action: dict[str, Any] | None,
+    ) -> None:
         acked = threading.Event()
         holding = [False]
 
@@ -227,6 +250,18 @@ def ack_first(
         return None
 
     return _bolt_signature(wrapper, fn)
+
+
+class Listeners(Protocol):
+    """What a feature's `register` uses to name its listeners: Bolt's App, or `AckFirstApp` around it."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[..., Any]: ...
+
+    def action(self, *args: Any, **kwargs: Any) -> Callable[..., Any]: ...
+
+    def event(self, *args: Any, **kwargs: Any) -> Callable[..., Any]: ...
+
+    def view(self, *args: Any, **kwargs: Any) -> Callable[..., Any]: ...
 
 
 class AckFirstApp:

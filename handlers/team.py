@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.slack.ids import Action, Form
@@ -18,6 +18,7 @@ from bot.team.service import session_problem
 from bot.team.summary import KIND_NAMES, SESSION_KINDS
 from handlers.coach_command import Call, subcommand
 from handlers.common import app_context, ids, int_or_none, open_modal, resolve_mention, try_dm, view_value
+from handlers.runner import Listeners
 
 LOG_USAGE = "Usage: `/coach log MINUTES KIND @rep [@rep…]`, KIND is 1:1, call-review, role-play or group"
 CHANNEL_USAGE = "Usage: `/coach settings channel #private-channel [@manager]` or `/coach settings channel dm`"
@@ -129,7 +130,7 @@ def summary_channel_submitted(ack: Ack, view: dict[str, Any], client: WebClient,
     refresh_home(ctx, client, team_id, caller)
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     app.event("app_home_opened")(home_opened)
     app.action(Action.HOME_LOG_SESSION)(open_log_session)
     app.action(Action.BRIEF_LOG_SESSION)(open_log_session)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.practice.schedule import parse_time_of_day, parse_weekday
@@ -18,6 +18,7 @@ from bot.team.home import refresh_home
 from bot.team.views import settings_modal
 from handlers.coach_command import Call, subcommand
 from handlers.common import app_context, ids, int_or_none, open_modal, try_dm, view_value
+from handlers.runner import Listeners
 
 log = logging.getLogger("coachbot.events")
 USAGE = (
@@ -105,7 +106,7 @@ def tokens_revoked(ack: Ack, context: BoltContext) -> None:
     _deactivate(context, "tokens revoked")
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     app.action(Action.HOME_SETTINGS)(open_settings)
     app.view(Form.WORKSPACE_SETTINGS)(settings_submitted)
     app.event("app_uninstalled")(uninstalled)

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import inspect
 
 from bot.cli import main
-from bot.settings import SettingsError, describe_startup, find_dotenv_upwards, load_settings
+from bot.locations import find_dotenv_upwards
+from bot.settings import SettingsError, describe_startup, load_settings
 from storage.db import make_engine
 from storage.migrate import current_revision, head_revision
 

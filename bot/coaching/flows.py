@@ -90,7 +90,7 @@ def record_and_brief(
     team_id: str,
     caller: str,
     rep: SlackUser,
-    answers: tuple[str, str | None, list[str] | None, str],
+    answers: tuple[str, str | None, str | None, str],
     submission_key: str,
 ) -> Diagnosed:
     """Store the diagnosis once per form and DM the manager the brief once."""

@@ -164,42 +164,9 @@ def brief_message(rep_id: str, brief: Brief, diagnosis_id: int, evidence: str, h
     return {"text": text, "blocks": blocks}
 
 
-def prescribe_modal(
-    diagnosis_id: int,
-    rep_id: str,
-    gap_name: str,
-    drill: str | None,
-    current: Any,
-    current_logged: int,
-    playbook: Playbook,
-) -> View:
-    blocks: list[dict[str, Any]] = [
-        section(
-            f"One behavior <@{rep_id}> will practise for *{escape_mrkdwn(gap_name)}*, "
-            'specific enough to count. Not "work harder": something that shows up in a call or a deal.'
-        ),
-    ]
-    if drill:
-        blocks.append(context(f"Suggested drill: {escape_mrkdwn(drill)}"))
-    if current is not None:
-        blocks.append(
-            section(
-                f":warning: <@{rep_id}> already has an active commitment for this gap: "
-                f"“{escape_mrkdwn(truncate(current.behavior, 200))}” ({current_logged}/{current.target_count} logged, "
-                f"until {current.ends_on.isoformat()}). Submitting replaces it."
-            )
-        )
-        blocks.append(
-            input_block(
-                "confirm",
-                "Confirm",
-                {
-                    "type": "checkboxes",
-                    "options": [option("Replace the current commitment", "replace")],
-                },
-            )
-        )
-    blocks += [
+def _commitment_fields(playbook: Playbook) -> list[dict[str, Any]]:
+    """The five answers a commitment needs: behavior, count, window, practice format, evidence."""
+    return [
         input_block(
             "behavior",
             "Behavior",
@@ -249,6 +216,44 @@ def prescribe_modal(
             },
         ),
     ]
+
+
+def prescribe_modal(
+    diagnosis_id: int,
+    rep_id: str,
+    gap_name: str,
+    drill: str | None,
+    current: Any,
+    current_logged: int,
+    playbook: Playbook,
+) -> View:
+    blocks: list[dict[str, Any]] = [
+        section(
+            f"One behavior <@{rep_id}> will practise for *{escape_mrkdwn(gap_name)}*, "
+            'specific enough to count. Not "work harder": something that shows up in a call or a deal.'
+        ),
+    ]
+    if drill:
+        blocks.append(context(f"Suggested drill: {escape_mrkdwn(drill)}"))
+    if current is not None:
+        blocks.append(
+            section(
+                f":warning: <@{rep_id}> already has an active commitment for this gap: "
+                f"“{escape_mrkdwn(truncate(current.behavior, 200))}” ({current_logged}/{current.target_count} logged, "
+                f"until {current.ends_on.isoformat()}). Submitting replaces it."
+            )
+        )
+        blocks.append(
+            input_block(
+                "confirm",
+                "Confirm",
+                {
+                    "type": "checkboxes",
+                    "options": [option("Replace the current commitment", "replace")],
+                },
+            )
+        )
+    blocks += _commitment_fields(playbook)
     return modal(Form.PRESCRIBE, "Prescribe", "Send to rep", blocks, {"diagnosis": diagnosis_id})
 
 

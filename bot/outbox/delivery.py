@@ -15,7 +15,7 @@ from bot.outbox.batch import BatchData
 from bot.outbox.outcomes import mark
 from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, aware, message_key
-from bot.outbox.sending import channel_problem, post_summary, send
+from bot.outbox.sending import post_summary, send
 from bot.outbox.worker import Worker
 from bot.practice import views as rc
 from bot.practice.schedule import local_today, zone_for
@@ -98,13 +98,7 @@ def _deliver_summary(worker: Worker, row: ScheduledMessage, data: BatchData, now
     if messages is None:
         return mark(worker, row, "skipped", now, report, "no reps")
     metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}}
-    note = ""
-    if channel and (problem := channel_problem(worker.client, channel)):
-        # Made public, shared or left since it was set: wiring data goes to the manager's DM instead.
-        note = f"I couldn't post your summary to <#{channel}>: {problem} So here it is in a DM."
-        log.warning("summary channel refused manager=%s key=%s", row.rep_user_id, message_key(row))
-        channel = None
-    post_summary(worker, row, channel, messages, metadata, note, now, report)
+    post_summary(worker, row, channel, messages, metadata, now, report)
 
 
 def _close(worker: Worker, commitment: Commitment, logged: int, now: datetime) -> None:

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 from urllib.error import URLError
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import update
 from sqlmodel import col
@@ -20,9 +19,8 @@ from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, message_key
 from bot.outbox.worker import Worker
 from bot.slack import Message
-from bot.slack.blocks import context as context_block
-from bot.slack.delivery import UNKNOWN_OUTCOME, failure_reason
-from bot.team.service import channel_privacy_problem, post_messages
+from bot.slack.delivery import UNKNOWN_OUTCOME
+from bot.team.service import deliver_summary
 from storage.db import session_scope
 from storage.models import Person, ScheduledMessage
 
@@ -82,33 +80,18 @@ def post_summary(
     channel: str | None,
     messages: list[Message],
     metadata: dict[str, Any],
-    note: str,
     now: datetime,
     report: PassReport,
 ) -> None:
-    """To the manager's summary channel if it is usable, else to the manager's DM with a note saying why."""
+    """To the manager's summary channel if it is usable, else to the manager's DM with a note saying
+    why (`deliver_summary`, shared with the on-demand summary). The claim is renewed before each post."""
     try:
-        if channel:
-            try:
-                if not heartbeat(worker, row, channel):
-                    return lost_claim(row, report)
-                ts = post_messages(worker.client, channel, messages, metadata)
-                return mark(worker, row, "sent", now, report, None, channel=channel, ts=ts)
-            except SlackApiError as exc:
-                error = str(exc.response.get("error"))
-                if error not in ("not_in_channel", "channel_not_found", "is_archived"):
-                    raise
-                note = f"I couldn't post your summary to <#{channel}> ({error}), so here it is in a DM."
-                log.warning(
-                    "summary channel unusable manager=%s key=%s error=%s", row.rep_user_id, message_key(row), error
-                )
-        dm = worker.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
-        if note:
-            messages[0] = {**messages[0], "blocks": [context_block(note), *messages[0]["blocks"][:49]]}
-        if not heartbeat(worker, row, dm):
+        delivery = deliver_summary(
+            worker.client, row.rep_user_id, channel, messages, metadata, lambda target: heartbeat(worker, row, target)
+        )
+        if delivery.channel is None:
             return lost_claim(row, report)
-        ts = post_messages(worker.client, dm, messages, metadata)
-        mark(worker, row, "sent", now, report, None, channel=dm, ts=ts)
+        mark(worker, row, "sent", now, report, None, channel=delivery.channel, ts=delivery.ts)
     except SlackApiError as exc:
         error = str(exc.response.get("error") or exc.response.status_code)
         if exc.response.status_code >= 500:
@@ -120,13 +103,6 @@ def post_summary(
         finish(worker, row, now, report, error="connection failed")
     except UNKNOWN_OUTCOME as exc:
         unconfirmed(row, report, type(exc).__name__)
-
-
-def channel_problem(client: WebClient, channel: str) -> str | None:
-    try:
-        return channel_privacy_problem(client, channel)
-    except SLACK_FAILURES as exc:
-        return f"I couldn't check that it is still private ({failure_reason(exc)})."
 
 
 def _remember_channel(worker: Worker, person: Person, channel: str) -> None:

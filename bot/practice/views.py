@@ -119,7 +119,7 @@ NOTE_FORMS = {
 }
 
 
-def note_modal(commitment_id: int, callback_id: str) -> View:
+def note_modal(commitment_id: int, callback_id: Form) -> View:
     form = NOTE_FORMS[callback_id]
     blocks: list[dict[str, Any]] = []
     if form.with_count:

@@ -55,7 +55,8 @@ def delivery_key(body: dict[str, Any]) -> str | None:
         parts = (_text(body.get("trigger_id")), _text(first.get("action_ts")))
         key = f"act:{parts[0]}:{parts[1]}" if any(parts) else None
     elif kind == "view_submission":
-        view = body.get("view") if isinstance(body.get("view"), dict) else {}
+        raw_view = body.get("view")
+        view = raw_view if isinstance(raw_view, dict) else {}
         # A plain acknowledgement closes the modal, so a view id is only ever submitted for good once:
         # the id alone is the key (a replay with another hash is still the same form).
         view_id = _text(view.get("id"))
@@ -103,7 +104,7 @@ def release(ctx: AppContext, body: dict[str, Any]) -> None:
     team_id = request_ids(body)[0] or "-"
     try:
         with session_scope(ctx.engine) as session:
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 delete(ProcessedDelivery).where(
                     col(ProcessedDelivery.team_id) == team_id, col(ProcessedDelivery.delivery_key) == key
                 )

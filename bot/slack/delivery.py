@@ -24,6 +24,10 @@ log = logging.getLogger("coachbot.delivery")
 DIRECT_EVENT = "coachbot_direct"
 # Errors after which Slack may or may not have acted on the request.
 UNKNOWN_OUTCOME: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError, HTTPException)
+# Errors after which Slack gave no answer: the request never reached it, or the outcome is unknown.
+NO_ANSWER: tuple[type[BaseException], ...] = (URLError, *UNKNOWN_OUTCOME)
+# Any failed Slack call: refused by Slack, or no answer.
+SLACK_FAILURES: tuple[type[BaseException], ...] = (SlackApiError, *NO_ANSWER)
 HISTORY_PAGES = 5
 MAX_POSTS = 3
 
@@ -77,7 +81,7 @@ def find_message(client: WebClient, channel: str, event_type: str, key: str, old
             resp = client.conversations_history(
                 channel=channel, oldest=f"{oldest:.6f}", limit=100, include_all_metadata=True, cursor=cursor
             )
-        except (SlackApiError, URLError, *UNKNOWN_OUTCOME) as exc:
+        except SLACK_FAILURES as exc:
             return Search(Lookup.UNVERIFIED, reason=f"history lookup failed: {failure_reason(exc)}")
         for message in resp.get("messages") or []:
             meta = message.get("metadata") or {}
@@ -125,7 +129,7 @@ def dm_once(client: WebClient, user_id: str, message: dict[str, Any], key: str) 
     a failure there is NotSent."""
     try:
         channel = str(client.conversations_open(users=user_id)["channel"]["id"])
-    except (URLError, *UNKNOWN_OUTCOME) as exc:
+    except NO_ANSWER as exc:
         raise NotSent(f"could not open the DM: {failure_reason(exc)}") from exc
     return channel, post_once(client, channel, message, key)
 
@@ -136,7 +140,7 @@ def dm_if_absent(client: WebClient, user_id: str, message: dict[str, Any], key: 
     history could not tell (then nothing is sent: never twice)."""
     try:
         channel = str(client.conversations_open(users=user_id)["channel"]["id"])
-    except (URLError, *UNKNOWN_OUTCOME) as exc:
+    except NO_ANSWER as exc:
         raise NotSent(f"could not open the DM: {failure_reason(exc)}") from exc
     search = find_message(client, channel, DIRECT_EVENT, key, since)
     if search.result is Lookup.FOUND:

@@ -53,6 +53,20 @@ class TeamData:
     minutes_group: int = 0
 
 
+def _add_profiles_and_seats(session: Session, team_id: str, reps: dict[int, RepData]) -> None:
+    """Each rep's latest wiring profile and their seat."""
+    ids = list(reps)
+    for profile in session.exec(
+        select(WiringProfile).where(WiringProfile.team_id == team_id, col(WiringProfile.person_id).in_(ids))
+    ):
+        current = reps[profile.person_id].profile
+        if current is None or profile.version > current.version:
+            reps[profile.person_id].profile = profile
+    seats = {s.id: s for s in session.exec(select(Seat).where(Seat.team_id == team_id))}
+    for rep in reps.values():
+        rep.seat = seats.get(rep.person.seat_id)
+
+
 def load_team(session: Session, team_id: str, manager_id: str, today: date) -> TeamData:
     week_start = today - timedelta(days=6)
     since = datetime.combine(today - timedelta(days=HISTORY_DAYS), time(0), tzinfo=UTC)
@@ -68,21 +82,13 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
     ids = list(reps)
     if not ids:
         return TeamData(team_id, manager_id, week_start, today, [])
-    for profile in session.exec(
-        select(WiringProfile).where(WiringProfile.team_id == team_id, col(WiringProfile.person_id).in_(ids))
-    ):
-        current = reps[profile.person_id].profile
-        if current is None or profile.version > current.version:
-            reps[profile.person_id].profile = profile
-    seats = {s.id: s for s in session.exec(select(Seat).where(Seat.team_id == team_id))}
-    for rep in reps.values():
-        rep.seat = seats.get(rep.person.seat_id)
+    _add_profiles_and_seats(session, team_id, reps)
     commitments = session.exec(
         select(Commitment)
         .where(
             Commitment.team_id == team_id,
             col(Commitment.person_id).in_(ids),
-            (Commitment.status == "active") | (col(Commitment.closed_at) >= since),
+            (col(Commitment.status) == "active") | (col(Commitment.closed_at) >= since),
         )
         .order_by(col(Commitment.closed_at), col(Commitment.id))
     ).all()
@@ -92,7 +98,7 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
     for cid, total in session.exec(
         select(CheckIn.commitment_id, func.sum(CheckIn.count))
         .where(CheckIn.team_id == team_id, col(CheckIn.commitment_id).in_(list(owner)))
-        .group_by(CheckIn.commitment_id)
+        .group_by(col(CheckIn.commitment_id))
     ):
         reps[owner[cid]].logged[cid] = int(total or 0)
     for cid, note in session.exec(

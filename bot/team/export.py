@@ -37,11 +37,11 @@ def _safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def export_csv(session: Session, team_id: str, since: date | None, path: str | Path) -> dict[str, int]:
-    start = datetime.combine(since or date(1970, 1, 1), time(0), tzinfo=UTC)
-    users = {p.id: p.slack_user_id for p in session.exec(select(Person).where(Person.team_id == team_id))}
-    counts: dict[str, int] = defaultdict(int)
-    rows: list[dict[str, object]] = []
+Row = dict[str, object]
+
+
+def _diagnosis_rows(session: Session, team_id: str, start: datetime, users: dict[int | None, str]) -> list[Row]:
+    rows: list[Row] = []
     for d in session.exec(
         select(Diagnosis)
         .where(Diagnosis.team_id == team_id, col(Diagnosis.created_at) >= start)
@@ -60,11 +60,16 @@ def export_csv(session: Session, team_id: str, since: date | None, path: str | P
                 "text": _safe(d.evidence),
             }
         )
+    return rows
+
+
+def _commitment_rows(session: Session, team_id: str, start: datetime, users: dict[int | None, str]) -> list[Row]:
+    rows: list[Row] = []
     logged = dict(
         session.exec(
             select(CheckIn.commitment_id, func.sum(CheckIn.count))
             .where(CheckIn.team_id == team_id)
-            .group_by(CheckIn.commitment_id)
+            .group_by(col(CheckIn.commitment_id))
         ).all()
     )
     for c in session.exec(
@@ -84,12 +89,17 @@ def export_csv(session: Session, team_id: str, since: date | None, path: str | P
                 "gap": c.gap,
                 "status": c.status,
                 "target": c.target_count,
-                "count": int(logged.get(c.id, 0) or 0),
+                "count": int(logged.get(c.id or -1, 0) or 0),
                 "starts_on": c.starts_on.isoformat(),
                 "ends_on": c.ends_on.isoformat(),
                 "text": _safe(c.behavior),
             }
         )
+    return rows
+
+
+def _check_in_rows(session: Session, team_id: str, start: datetime, users: dict[int | None, str]) -> list[Row]:
+    rows: list[Row] = []
     owners = {
         c.id: (c.person_id, c.manager_user_id)
         for c in session.exec(select(Commitment).where(Commitment.team_id == team_id))
@@ -111,6 +121,11 @@ def export_csv(session: Session, team_id: str, since: date | None, path: str | P
                 "text": _safe(ci.note),
             }
         )
+    return rows
+
+
+def _session_rows(session: Session, team_id: str, start: datetime, users: dict[int | None, str]) -> list[Row]:
+    rows: list[Row] = []
     attendees: dict[int, list[str]] = defaultdict(list)
     for session_id, person_id in session.exec(
         select(SessionAttendee.session_id, SessionAttendee.person_id).where(SessionAttendee.team_id == team_id)
@@ -133,6 +148,19 @@ def export_csv(session: Session, team_id: str, since: date | None, path: str | P
                 "text": _safe(s.note),
             }
         )
+    return rows
+
+
+def export_csv(session: Session, team_id: str, since: date | None, path: str | Path) -> dict[str, int]:
+    start = datetime.combine(since or date(1970, 1, 1), time(0), tzinfo=UTC)
+    users = {p.id: p.slack_user_id for p in session.exec(select(Person).where(Person.team_id == team_id))}
+    counts: dict[str, int] = defaultdict(int)
+    rows = [
+        *_diagnosis_rows(session, team_id, start, users),
+        *_commitment_rows(session, team_id, start, users),
+        *_check_in_rows(session, team_id, start, users),
+        *_session_rows(session, team_id, start, users),
+    ]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()

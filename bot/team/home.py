@@ -91,6 +91,91 @@ def load_home(session: Session, ctx: AppContext, team_id: str, user_id: str, is_
     return data
 
 
+def _rep_blocks(rep: RepView, today: date) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    blocks.append(header("Your practice"))
+    for commitment, logged in rep.active:
+        assert commitment.id is not None
+        left = (commitment.ends_on - today).days + 1
+        blocks.append(
+            section(
+                f"*{escape_mrkdwn(truncate(commitment.behavior, 300))}*\n"
+                f"{logged} of {commitment.target_count} · "
+                f"{'last day' if left == 1 else f'{max(left, 0)} days left'}"
+            )
+        )
+        blocks.append(
+            actions(
+                button("Log one", Action.CHECKIN_LOG, str(commitment.id), style="primary"),
+                button("Log with a note", Action.CHECKIN_NOTE_OPEN, str(commitment.id)),
+                button("I'm blocked", Action.BLOCKED_OPEN, str(commitment.id)),
+            )
+        )
+    if not rep.active:
+        blocks.append(section("No active commitment right now."))
+    if rep.recent_checkins:
+        lines = [
+            f"{c.created_at.strftime('%a %d %b')}: "
+            + (
+                "blocked: " + escape_mrkdwn(truncate(c.note, 80))
+                if c.source == "blocked"
+                else f"+{c.count}" + (f" ({escape_mrkdwn(truncate(c.note, 80))})" if c.note else "")
+            )
+            for c in rep.recent_checkins
+        ]
+        blocks.append(context("*Recent check-ins*\n" + "\n".join(lines)))
+    if rep.outcomes:
+        lines = [f"{escape_mrkdwn(truncate(c.behavior, 80))}: *{c.status}*" for c in rep.outcomes]
+        blocks.append(context("*Recent outcomes*\n" + "\n".join(lines)))
+    return blocks
+
+
+def _team_blocks(data: HomeData) -> list[dict[str, Any]]:
+    assert data.team is not None
+    blocks: list[dict[str, Any]] = []
+    blocks += [divider(), header(f"Your team ({data.team_size})")]
+    blocks += [section(t) for t in chunk_lines(data.team.team_lines)][:2]
+    if data.team.flags or data.team.suggestions:
+        blocks += [section(t) for t in chunk_lines(["*Flags*", *data.team.flags, *data.team.suggestions])][
+            :MAX_FLAG_SECTIONS
+        ]
+    rep_sections = chunk_lines(data.team.rep_lines)
+    blocks += [section(t) for t in rep_sections[:MAX_REP_SECTIONS]]
+    if len(rep_sections) > MAX_REP_SECTIONS:
+        blocks.append(context("More reps than fit here: the weekly summary and `coachbot export` have all."))
+    blocks.append(
+        actions(
+            button("Diagnose a rep", Action.HOME_DIAGNOSE, style="primary"),
+            button("Log a coaching session", Action.HOME_LOG_SESSION),
+            button("Post the summary now", Action.HOME_POST_SUMMARY),
+            button("Summary channel", Action.HOME_SUMMARY_CHANNEL),
+        )
+    )
+    return blocks
+
+
+def _workspace_blocks(data: HomeData) -> list[dict[str, Any]]:
+    assert data.workspace is not None
+    blocks: list[dict[str, Any]] = []
+    ws = data.workspace
+    channels = ", ".join(f"<@{m}> → <#{c}>" for m, c in data.channels[:30]) or "none set (summaries go by DM)"
+    blocks += [
+        divider(),
+        header("Workspace settings (admins)"),
+        section(
+            f"Practice nudges: *{WEEKDAYS[ws.nudge_weekday].capitalize()} "
+            f"{ws.nudge_hour:02d}:{ws.nudge_minute:02d}* "
+            f"in each rep's time zone · mid-window reminders *{'on' if ws.reminders_enabled else 'off'}*\n"
+            f"Manager summaries: *{WEEKDAYS[ws.summary_weekday].capitalize()} "
+            f"{ws.summary_hour:02d}:{ws.summary_minute:02d}* in each manager's time zone\n"
+            f"Default time zone: *{escape_mrkdwn(data.default_tz)}* (set with COACHBOT_DEFAULT_TZ)\n"
+            f"Summary channels: {channels}"
+        ),
+        actions(button("Edit settings", Action.HOME_SETTINGS)),
+    ]
+    return blocks
+
+
 def render_home(data: HomeData) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [header("Coachbot")]
     if data.rep is None and data.team is None and data.workspace is None:
@@ -101,76 +186,11 @@ def render_home(data: HomeData) -> dict[str, Any]:
             )
         )
     if data.rep is not None:
-        blocks.append(header("Your practice"))
-        for commitment, logged in data.rep.active:
-            assert commitment.id is not None
-            left = (commitment.ends_on - data.today).days + 1
-            blocks.append(
-                section(
-                    f"*{escape_mrkdwn(truncate(commitment.behavior, 300))}*\n"
-                    f"{logged} of {commitment.target_count} · "
-                    f"{'last day' if left == 1 else f'{max(left, 0)} days left'}"
-                )
-            )
-            blocks.append(
-                actions(
-                    button("Log one", Action.CHECKIN_LOG, str(commitment.id), style="primary"),
-                    button("Log with a note", Action.CHECKIN_NOTE_OPEN, str(commitment.id)),
-                    button("I'm blocked", Action.BLOCKED_OPEN, str(commitment.id)),
-                )
-            )
-        if not data.rep.active:
-            blocks.append(section("No active commitment right now."))
-        if data.rep.recent_checkins:
-            lines = [
-                f"{c.created_at.strftime('%a %d %b')}: "
-                + (
-                    "blocked: " + escape_mrkdwn(truncate(c.note, 80))
-                    if c.source == "blocked"
-                    else f"+{c.count}" + (f" ({escape_mrkdwn(truncate(c.note, 80))})" if c.note else "")
-                )
-                for c in data.rep.recent_checkins
-            ]
-            blocks.append(context("*Recent check-ins*\n" + "\n".join(lines)))
-        if data.rep.outcomes:
-            lines = [f"{escape_mrkdwn(truncate(c.behavior, 80))}: *{c.status}*" for c in data.rep.outcomes]
-            blocks.append(context("*Recent outcomes*\n" + "\n".join(lines)))
+        blocks += _rep_blocks(data.rep, data.today)
     if data.team is not None:
-        blocks += [divider(), header(f"Your team ({data.team_size})")]
-        blocks += [section(t) for t in chunk_lines(data.team.team_lines)][:2]
-        if data.team.flags or data.team.suggestions:
-            blocks += [section(t) for t in chunk_lines(["*Flags*", *data.team.flags, *data.team.suggestions])][
-                :MAX_FLAG_SECTIONS
-            ]
-        rep_sections = chunk_lines(data.team.rep_lines)
-        blocks += [section(t) for t in rep_sections[:MAX_REP_SECTIONS]]
-        if len(rep_sections) > MAX_REP_SECTIONS:
-            blocks.append(context("More reps than fit here: the weekly summary and `coachbot export` have all."))
-        blocks.append(
-            actions(
-                button("Diagnose a rep", Action.HOME_DIAGNOSE, style="primary"),
-                button("Log a coaching session", Action.HOME_LOG_SESSION),
-                button("Post the summary now", Action.HOME_POST_SUMMARY),
-                button("Summary channel", Action.HOME_SUMMARY_CHANNEL),
-            )
-        )
+        blocks += _team_blocks(data)
     if data.workspace is not None:
-        ws = data.workspace
-        channels = ", ".join(f"<@{m}> → <#{c}>" for m, c in data.channels[:30]) or "none set (summaries go by DM)"
-        blocks += [
-            divider(),
-            header("Workspace settings (admins)"),
-            section(
-                f"Practice nudges: *{WEEKDAYS[ws.nudge_weekday].capitalize()} "
-                f"{ws.nudge_hour:02d}:{ws.nudge_minute:02d}* "
-                f"in each rep's time zone · mid-window reminders *{'on' if ws.reminders_enabled else 'off'}*\n"
-                f"Manager summaries: *{WEEKDAYS[ws.summary_weekday].capitalize()} "
-                f"{ws.summary_hour:02d}:{ws.summary_minute:02d}* in each manager's time zone\n"
-                f"Default time zone: *{escape_mrkdwn(data.default_tz)}* (set with COACHBOT_DEFAULT_TZ)\n"
-                f"Summary channels: {channels}"
-            ),
-            actions(button("Edit settings", Action.HOME_SETTINGS)),
-        ]
+        blocks += _workspace_blocks(data)
     blocks.append(
         context("Only you see this tab. Wiring and coaching data are visible to the rep, their manager and admins.")
     )

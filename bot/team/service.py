@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -15,7 +14,7 @@ from sqlmodel import Session, select
 
 from bot.playbook.models import Playbook
 from bot.slack.blocks import context as context_block
-from bot.slack.delivery import UNKNOWN_OUTCOME, failure_reason
+from bot.slack.delivery import SLACK_FAILURES, failure_reason
 from bot.team.data import load_team
 from bot.team.summary import MINUTES_MAX, MINUTES_MIN, build_summary, summary_messages
 from storage.models import CoachingSession, ManagerSetting, Person, SessionAttendee
@@ -96,7 +95,7 @@ def post_messages(
     client: WebClient, channel: str, messages: list[dict[str, Any]], metadata: dict[str, Any] | None = None
 ) -> str:
     """Post the first message, and any continuations in its thread. Returns the first message's ts."""
-    extra = {"metadata": metadata} if metadata else {}
+    extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
     first = client.chat_postMessage(channel=channel, **messages[0], **extra)
     ts = str(first["ts"])
     for message in messages[1:]:
@@ -119,7 +118,7 @@ class SummaryDelivery:
 def _checked_problem(client: WebClient, channel: str) -> str | None:
     try:
         return channel_privacy_problem(client, channel)
-    except (SlackApiError, URLError, *UNKNOWN_OUTCOME) as exc:
+    except SLACK_FAILURES as exc:
         return f"I couldn't check that it is still private ({failure_reason(exc)})."
 
 

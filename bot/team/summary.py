@@ -142,6 +142,53 @@ def rep_line(rep: RepData, playbook: Playbook, today: date) -> str:
     return truncate(line + "\n" + " · ".join(details), 600)
 
 
+def _rep_flags(r: RepData, playbook: Playbook, today: date, four_weeks_start: date) -> list[str]:
+    """What the manager should know about one rep this week: PIP readiness, seat fit, escalations, pauses, blocks."""
+    flags: list[str] = []
+    uid = f"<@{r.person.slack_user_id}>"
+    gap = pip_ready_gap(r, playbook)
+    if gap:
+        outcomes = cycles_on(r, gap)
+        flags.append(
+            f":clipboard: *PIP readiness* {uid}: {escape_mrkdwn(_gap_name(playbook, gap))} coached for "
+            f"{len(outcomes)} cycles without a cycle met. Specific and measurable; check it is "
+            "still the right diagnosis before anything formal."
+        )
+    reasons = []
+    if r.diagnoses and r.diagnoses[0].cause == "seat_fit":
+        reasons.append("latest diagnosis is seat fit")
+    if r.profile and r.seat and seat_fit_risk(r.profile.archetype, r.seat.archetype):
+        reasons.append(
+            f"{escape_mrkdwn(playbook.archetype_name(r.profile.archetype))} wiring in "
+            f"{escape_mrkdwn(with_article(playbook.archetype_name(r.seat.archetype)))} seat"
+        )
+    killers = deal_killer_names(r, playbook)
+    if killers:
+        reasons.append("deal-killer flags: " + escape_mrkdwn(", ".join(killers)))
+    if reasons:
+        flag = f":chair: *Seat conversation* {uid}: {'; '.join(reasons)}."
+        stalled = stalled_gap(r)
+        if stalled:  # would be PIP-ready on cycles alone
+            n = len(cycles_on(r, stalled))
+            flag += (
+                f" {escape_mrkdwn(_gap_name(playbook, stalled))}: {n} coached cycles, none met, but this is "
+                "not a PIP case. Have the seat conversation first: a PIP cannot fix wiring or a deal-killer trait."
+            )
+        flags.append(flag)
+    for d in r.diagnoses:
+        if d.escalate and d.created_at.date() >= four_weeks_start:
+            owner = playbook.escalation_owners.get(d.drag or "", "the leader who owns it")
+            flags.append(
+                f":arrow_up: *Environmental drag* {uid}: {escape_mrkdwn(truncate(d.evidence, 160))} "
+                f"→ escalate to {escape_mrkdwn(owner)}."
+            )
+    if r.person.nudges_paused_until and r.person.nudges_paused_until > today:
+        flags.append(f":double_vertical_bar: *Paused* {uid} until {r.person.nudges_paused_until.isoformat()}.")
+    for reason in r.blocked:
+        flags.append(f":construction: *Blocked* {uid}: {escape_mrkdwn(truncate(reason, 200))}")
+    return flags
+
+
 def build_summary(data: TeamData, playbook: Playbook) -> Summary:
     s = Summary(manager_id=data.manager_id, week_start=data.week_start, today=data.today)
     s.rep_lines = [rep_line(r, playbook, data.today) for r in data.reps]
@@ -172,47 +219,7 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
         more = f" and {len(uncoached) - 40} more" if len(uncoached) > 40 else ""
         s.team_lines.append(f"No coaching logged this week: {names}{more}")
     for r in data.reps:
-        uid = f"<@{r.person.slack_user_id}>"
-        gap = pip_ready_gap(r, playbook)
-        if gap:
-            outcomes = cycles_on(r, gap)
-            s.flags.append(
-                f":clipboard: *PIP readiness* {uid}: {escape_mrkdwn(_gap_name(playbook, gap))} coached for "
-                f"{len(outcomes)} cycles without a cycle met. Specific and measurable; check it is "
-                "still the right diagnosis before anything formal."
-            )
-        reasons = []
-        if r.diagnoses and r.diagnoses[0].cause == "seat_fit":
-            reasons.append("latest diagnosis is seat fit")
-        if r.profile and r.seat and seat_fit_risk(r.profile.archetype, r.seat.archetype):
-            reasons.append(
-                f"{escape_mrkdwn(playbook.archetype_name(r.profile.archetype))} wiring in "
-                f"{escape_mrkdwn(with_article(playbook.archetype_name(r.seat.archetype)))} seat"
-            )
-        killers = deal_killer_names(r, playbook)
-        if killers:
-            reasons.append("deal-killer flags: " + escape_mrkdwn(", ".join(killers)))
-        if reasons:
-            flag = f":chair: *Seat conversation* {uid}: {'; '.join(reasons)}."
-            stalled = stalled_gap(r)
-            if stalled:  # would be PIP-ready on cycles alone
-                n = len(cycles_on(r, stalled))
-                flag += (
-                    f" {escape_mrkdwn(_gap_name(playbook, stalled))}: {n} coached cycles, none met, but this is "
-                    "not a PIP case. Have the seat conversation first: a PIP cannot fix wiring or a deal-killer trait."
-                )
-            s.flags.append(flag)
-        for d in r.diagnoses:
-            if d.escalate and d.created_at.date() >= four_weeks_start:
-                owner = playbook.escalation_owners.get(d.drag or "", "the leader who owns it")
-                s.flags.append(
-                    f":arrow_up: *Environmental drag* {uid}: {escape_mrkdwn(truncate(d.evidence, 160))} "
-                    f"→ escalate to {escape_mrkdwn(owner)}."
-                )
-        if r.person.nudges_paused_until and r.person.nudges_paused_until > data.today:
-            s.flags.append(f":double_vertical_bar: *Paused* {uid} until {r.person.nudges_paused_until.isoformat()}.")
-        for reason in r.blocked:
-            s.flags.append(f":construction: *Blocked* {uid}: {escape_mrkdwn(truncate(reason, 200))}")
+        s.flags += _rep_flags(r, playbook, data.today, four_weeks_start)
     shared: dict[str, list[str]] = defaultdict(list)
     for r in data.reps:
         for g in r.profile.gaps if r.profile else []:
