@@ -47,6 +47,7 @@ def seed(database_url: str) -> list[int]:
     from storage.db import make_engine
     from storage.migrate import upgrade
     from storage.models import Person
+    from tests.rows import id_of, present
 
     engine = make_engine(database_url)
     upgrade(engine)
@@ -72,8 +73,9 @@ def seed(database_url: str) -> list[int]:
                 False,
                 f"c{i}",
             )
-            activate(s, TEAM, c.commitment.id, None, None, datetime.now(UTC))  # as after the rep's DM went out
-            ids.append(c.commitment.id)
+            commitment_id = id_of(present(c.commitment))
+            activate(s, TEAM, commitment_id, None, None, datetime.now(UTC))  # as after the rep's DM went out
+            ids.append(commitment_id)
         s.add(Person(team_id=TEAM, slack_user_id="UBMGR", display_name="Manager", tz="UTC", role="manager"))
         s.commit()
     engine.dispose()
@@ -87,7 +89,7 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def wait_healthy(port: int, path: str, proc: subprocess.Popen, timeout: float = 60) -> float:  # type: ignore[type-arg]
+def wait_healthy(port: int, path: str, proc: subprocess.Popen, timeout: float = 60) -> float:
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         if proc.poll() is not None:
@@ -104,10 +106,12 @@ def wait_healthy(port: int, path: str, proc: subprocess.Popen, timeout: float = 
 
 def signed(body: bytes) -> dict[str, str]:
     ts = str(int(time.time()))
+    signature = SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)
+    assert signature is not None  # None only without a timestamp or body
     return {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body),
+        "X-Slack-Signature": signature,
     }
 
 
@@ -198,7 +202,7 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="coachbot-ack-"))
     database_url = f"sqlite:///{tmp}/bench.db"
-    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    queue: multiprocessing.Queue = multiprocessing.Queue()
     fake = multiprocessing.Process(target=serve_fake, args=(REPS + 5, queue), daemon=True)
     fake.start()
     api_url = queue.get(timeout=60)

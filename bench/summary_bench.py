@@ -33,15 +33,15 @@ TEAM = "T0BENCH"
 TODAY = date(2026, 11, 13)
 
 
-def seed(engine, managers: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def seed(engine, managers: dict[str, int]) -> None:
     for manager, size in managers.items():
         bulk_team(engine, TEAM, manager, size, f"{manager}R", statuses=("missed", "met", "active"))
 
 
-def measure(engine, playbook, managers: list[str]) -> tuple[float, int, int, int]:  # type: ignore[no-untyped-def]
+def measure(engine, playbook, managers: list[str]) -> tuple[float, int, int, int]:
     statements = [0]
 
-    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+    def count(conn, cursor, statement, *args):
         if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
             statements[0] += 1
 
@@ -83,11 +83,11 @@ def main() -> int:
         f"{'messages':>9}"
     )
     for label, elapsed, statements, reps, messages in rows:
-        managers = 10 if "10 managers" in label else 1
+        n_managers = 10 if "10 managers" in label else 1
         target = "0.5 s" if reps >= 1000 else ""
         ratio = f"{elapsed / 0.5:.2f}x" if reps >= 1000 else ""
         print(
-            f"{label:<26} {elapsed:>7.3f} s {target:>8} {ratio:>6} {statements:>11} {statements / managers:>12.0f} "
+            f"{label:<26} {elapsed:>7.3f} s {target:>8} {ratio:>6} {statements:>11} {statements / n_managers:>12.0f} "
             f"{messages:>9}"
         )
     return 0

@@ -61,7 +61,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from bot.roster.importer import ImportRejected, apply_rows, read_rows, validate_rows
     from bot.slack.client import make_web_client
-    from bot.slack.users import fetch_user, fetch_user_by_email
+    from bot.slack.users import SlackUser, fetch_user, fetch_user_by_email
     from storage.db import make_engine, session_scope
     from storage.migrate import upgrade
 
@@ -73,9 +73,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         team_id = args.team or client.auth_test()["team_id"]
     except SlackApiError as exc:
         return _fail([f"Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN"], 1)
-    cache: dict[str, object] = {}
+    cache: dict[str, SlackUser | None] = {}
 
-    def resolve(ref: str):  # type: ignore[no-untyped-def]
+    def resolve(ref: str) -> SlackUser | None:
         if ref not in cache:
             cache[ref] = fetch_user_by_email(client, ref) if "@" in ref else fetch_user(client, ref)
         return cache[ref]

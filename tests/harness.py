@@ -38,7 +38,7 @@ class TrackingExecutor(ThreadPoolExecutor):
         self._futures: list[Future[Any]] = []
         self._lock = threading.Lock()
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+    def submit(self, fn, /, *args, **kwargs):
         fut = super().submit(fn, *args, **kwargs)
         with self._lock:
             self._futures.append(fut)
@@ -308,6 +308,6 @@ def day(value: str) -> dict[str, Any]:
     return {"type": "datepicker", "selected_date": value}
 
 
-def fixed_clock(iso: str):  # type: ignore[no-untyped-def]
+def fixed_clock(iso: str):
     moment = datetime.fromisoformat(iso)
     return lambda: moment

@@ -9,6 +9,7 @@ from bot.coaching.rules import CommitmentDraft
 from bot.playbook.models import Playbook
 from bot.slack.users import SlackUser
 from storage.db import session_scope
+from tests.rows import id_of
 
 
 def slack_user(user_id: str, tz: str = "America/Chicago", team_id: str = "T0TEAM") -> SlackUser:
@@ -24,7 +25,7 @@ def slack_user(user_id: str, tz: str = "America/Chicago", team_id: str = "T0TEAM
     )
 
 
-def commitment(  # type: ignore[no-untyped-def]
+def commitment(
     engine,
     playbook: Playbook,
     rep: SlackUser,
@@ -75,7 +76,7 @@ def commitment(  # type: ignore[no-untyped-def]
         return made.commitment.id
 
 
-def bulk_team(  # type: ignore[no-untyped-def]
+def bulk_team(
     engine,
     team_id: str,
     manager: str,
@@ -108,7 +109,7 @@ def bulk_team(  # type: ignore[no-untyped-def]
             [
                 WiringProfile(
                     team_id=team_id,
-                    person_id=p.id,
+                    person_id=id_of(p),
                     version=1,
                     archetype="engine",
                     coachability=50,
@@ -125,7 +126,7 @@ def bulk_team(  # type: ignore[no-untyped-def]
                 s.add(
                     Commitment(
                         team_id=team_id,
-                        person_id=p.id,
+                        person_id=id_of(p),
                         manager_user_id=manager,
                         gap="closing",
                         behavior="End every meeting with a dated next step",
@@ -145,18 +146,20 @@ def bulk_team(  # type: ignore[no-untyped-def]
         s.flush()
         for c in s.exec(select(Commitment).where(Commitment.manager_user_id == manager)):
             s.add(
-                CheckIn(team_id=team_id, commitment_id=c.id, count=1, created_at=datetime(2026, 11, 12, 9, tzinfo=UTC))
+                CheckIn(
+                    team_id=team_id, commitment_id=id_of(c), count=1, created_at=datetime(2026, 11, 12, 9, tzinfo=UTC)
+                )
             )
         group = CoachingSession(
             team_id=team_id, manager_user_id=manager, kind="group", minutes=30, occurred_on=date(2026, 11, 12)
         )
         s.add(group)
         s.flush()
-        s.add_all([SessionAttendee(team_id=team_id, session_id=group.id, person_id=p.id) for p in people])
+        s.add_all([SessionAttendee(team_id=team_id, session_id=id_of(group), person_id=id_of(p)) for p in people])
         s.commit()
 
 
-def age_claims(engine, minutes: float = 3) -> None:  # type: ignore[no-untyped-def]
+def age_claims(engine, minutes: float = 3) -> None:
     """Real time passes for the outbox: claims (and "check again after" marks) become this much older.
 
     Whether a claim is still alive is judged in real time, not by a pass's `--now`; a test that jumps

@@ -26,7 +26,7 @@ NOW = datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def errors(caplog):  # type: ignore[no-untyped-def]
+def errors(caplog):
     caplog.set_level(logging.WARNING)
 
     def found() -> list[str]:
@@ -40,7 +40,7 @@ def errors(caplog):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def h(harness, import_csv, engine, playbook):  # type: ignore[no-untyped-def]
+def h(harness, import_csv, engine, playbook):
     import_csv(*STANDARD_ROWS)
     harness.ctx.clock = lambda: NOW
     harness.cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, date(2026, 11, 16))
@@ -48,13 +48,13 @@ def h(harness, import_csv, engine, playbook):  # type: ignore[no-untyped-def]
     return harness
 
 
-def _rows(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _rows(engine) -> dict[str, int]:
     with engine.connect() as conn:
         names = [n for n in sa_inspect(conn).get_table_names() if n not in ("alembic_version", "processed_delivery")]
         return {n: int(conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one()) for n in names}
 
 
-def _click(h, cid: int, **override: Any) -> bytes:  # type: ignore[no-untyped-def]
+def _click(h, cid: int, **override: Any) -> bytes:
     form = dict(parse_qsl(h.action_body(REP, "checkin_log", str(cid)).decode()))
     payload = json.loads(form["payload"])
     payload.update(override)
@@ -90,7 +90,7 @@ LISTENER_CRASHES = {
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("case", list(LISTENER_CRASHES))
-def test_signed_malformed_payloads_never_crash_a_listener(h, engine, errors, case):  # type: ignore[no-untyped-def]
+def test_signed_malformed_payloads_never_crash_a_listener(h, engine, errors, case):
     body, content_type = LISTENER_CRASHES[case](h)
     before = _rows(engine)
     r = h.post(body, content_type)
@@ -100,7 +100,7 @@ def test_signed_malformed_payloads_never_crash_a_listener(h, engine, errors, cas
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_profile_form_whose_multi_select_holds_strings_never_crashes(h, engine, errors):  # type: ignore[no-untyped-def]
+def test_a_profile_form_whose_multi_select_holds_strings_never_crashes(h, engine, errors):
     h.action(MANAGER, "profile_open", REP)
     values = {
         "archetype": sel("engine"),
@@ -116,7 +116,7 @@ def test_a_profile_form_whose_multi_select_holds_strings_never_crashes(h, engine
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_form_without_a_view_type_gets_a_clean_answer(h, errors):  # type: ignore[no-untyped-def]
+def test_a_form_without_a_view_type_gets_a_clean_answer(h, errors):
     """Bolt itself reads view.type; the guard does not check it, so Bolt raises KeyError and the
     catch-all in bot/slack/http_server.py logs an ERROR ("the guard should make this unreachable")."""
     view = {"callback_id": "checkin_note", "private_metadata": json.dumps({"commitment": h.cid})}
@@ -129,7 +129,7 @@ def test_a_form_without_a_view_type_gets_a_clean_answer(h, errors):  # type: ign
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_huge_body_is_refused_before_it_is_read(harness, errors):  # type: ignore[no-untyped-def]
+def test_a_huge_body_is_refused_before_it_is_read(harness, errors):
     body = b"payload=" + b"x" * (1024 * 1024 + 10)
     assert harness.post(body, FORM).status == 413
     assert harness.post(body, FORM, secret="wrong").status == 413
@@ -137,7 +137,7 @@ def test_a_huge_body_is_refused_before_it_is_read(harness, errors):  # type: ign
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_a_lying_content_length_never_500s(harness, errors):  # type: ignore[no-untyped-def]
+def test_a_lying_content_length_never_500s(harness, errors):
     host, port = harness.url.removeprefix("http://").split(":")
     for length in ("-5", "abc", "99999999999999999999"):
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
@@ -156,7 +156,8 @@ def test_a_lying_content_length_never_500s(harness, errors):  # type: ignore[no-
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_grid_payloads_with_odd_enterprise_fields_are_handled(h, engine, errors):  # type: ignore[no-untyped-def]
+def test_grid_payloads_with_odd_enterprise_fields_are_handled(h, engine, errors):
+    extra: dict[str, Any]
     for extra in (
         {"enterprise": "E0ORG", "is_enterprise_install": "true"},
         {"enterprise": None, "is_enterprise_install": False, "authorizations": []},

@@ -19,6 +19,7 @@ from storage.models import ManagerSetting, ScheduledMessage
 from tests import seed
 from tests.conftest import MANAGER, REP, REP2, STANDARD_ROWS
 from tests.harness import BOT_TOKEN
+from tests.rows import present
 from tests.slack_fake import sent_keys
 
 THU = date(2026, 11, 12)
@@ -27,22 +28,20 @@ SUMMARY = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # Friday 16:00 in London (t
 
 
 @pytest.fixture
-def roster(import_csv):  # type: ignore[no-untyped-def]
+def roster(import_csv):
     import_csv(*STANDARD_ROWS)
 
 
-def _ctx(slack, engine, playbook, database_url) -> AppContext:  # type: ignore[no-untyped-def]
+def _ctx(slack, engine, playbook, database_url) -> AppContext:
     settings = Settings(bot_token=BOT_TOKEN, database_url=database_url, slack_api_url=slack.api_url)
     return AppContext(settings=settings, engine=engine, playbook=playbook)
 
 
-def _nudge_keys(fake) -> list[str]:  # type: ignore[no-untyped-def]
+def _nudge_keys(fake) -> list[str]:
     return [k for k in sent_keys(fake) if ":nudge:" in k]
 
 
-def test_a_second_pass_while_the_first_is_still_sending_does_not_double(  # type: ignore[no-untyped-def]
-    slack, engine, playbook, database_url, roster
-):
+def test_a_second_pass_while_the_first_is_still_sending_does_not_double(slack, engine, playbook, database_url, roster):
     """Pass A claims its whole batch at once, stamped with the time the pass *started*, then sends
     row after row. A pass that starts more than `stale_after` (2 min) later — cron each minute,
     a second bot, a slow Slack with a 500-row batch — finds A's not-yet-sent rows "stale", checks
@@ -70,7 +69,7 @@ def test_a_second_pass_while_the_first_is_still_sending_does_not_double(  # type
     assert set(keys) == {f"T0TEAM:{REP}:nudge:2026-11-16", f"T0TEAM:{REP2}:nudge:2026-11-16"}
 
 
-def test_an_unconfirmed_summary_is_not_resent_after_the_manager_moves_it(cli, slack, engine, roster):  # type: ignore[no-untyped-def]
+def test_an_unconfirmed_summary_is_not_resent_after_the_manager_moves_it(cli, slack, engine, roster):
     """The summary is posted to the private channel, Slack's answer is lost. Before the next pass the
     manager switches summaries to DM. Crash resolution searches only where the summary would go
     *now* (the DM), does not find it, and posts it a second time."""
@@ -95,7 +94,7 @@ def test_an_unconfirmed_summary_is_not_resent_after_the_manager_moves_it(cli, sl
     assert len(summaries) == 1, f"the weekly summary was posted {len(summaries)} times: {out}"
 
 
-def test_a_summary_channel_made_public_later_gets_no_wiring_data(cli, slack, engine, roster):  # type: ignore[no-untyped-def]
+def test_a_summary_channel_made_public_later_gets_no_wiring_data(cli, slack, engine, roster):
     """The channel was private when the manager chose it; someone converts it to public. The weekly
     summary is posted there anyway: privacy is checked only when the channel is configured."""
     fake = slack.fake
@@ -114,13 +113,13 @@ def test_a_summary_channel_made_public_later_gets_no_wiring_data(cli, slack, eng
 # --- regression tests: attacks the dispatcher withstands today --------------------------------------
 
 
-def test_a_crash_resolution_while_slack_history_times_out_never_resends(  # type: ignore[no-untyped-def]
+def test_a_crash_resolution_while_slack_history_times_out_never_resends(
     cli, slack, engine, playbook, roster, monkeypatch
 ):
     monkeypatch.setenv("COACHBOT_SLACK_TIMEOUT", "1")
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     with Session(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
         ws.reminders_enabled = False
         s.add(ws)
         s.commit()

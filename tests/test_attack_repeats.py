@@ -27,7 +27,7 @@ RETRY = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
 
 
 @pytest.fixture
-def h(harness, import_csv, engine, playbook):  # type: ignore[no-untyped-def]
+def h(harness, import_csv, engine, playbook):
     import_csv(*STANDARD_ROWS)
     harness.ctx.clock = lambda: NOW
     harness.cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, date(2026, 11, 16))
@@ -35,12 +35,12 @@ def h(harness, import_csv, engine, playbook):  # type: ignore[no-untyped-def]
     return harness
 
 
-def _count(engine, model) -> int:  # type: ignore[no-untyped-def]
+def _count(engine, model) -> int:
     with Session(engine) as s:
         return int(s.exec(select(func.count()).select_from(model)).one())
 
 
-def _dm_texts(fake, user: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _dm_texts(fake, user: str) -> list[str]:
     with fake.lock:
         return [str(m.get("text")) for m in fake.history.get(f"D{user}", [])]
 
@@ -48,7 +48,7 @@ def _dm_texts(fake, user: str) -> list[str]:  # type: ignore[no-untyped-def]
 # --- FAIL today -----------------------------------------------------------------------------------
 
 
-def test_a_click_whose_answer_fails_after_storing_is_still_stored_once_on_replay(h, engine):  # type: ignore[no-untyped-def]
+def test_a_click_whose_answer_fails_after_storing_is_still_stored_once_on_replay(h, engine):
     """The check-in is committed, then the ephemeral answer (response_url) gets a malformed reply.
     The claim is released as if nothing happened, the user is told "nothing was changed", and the
     same click delivered again is stored a second time."""
@@ -62,7 +62,7 @@ def test_a_click_whose_answer_fails_after_storing_is_still_stored_once_on_replay
     assert not any("nothing was changed" in t for t in told), "the user was told nothing changed, yet it was stored"
 
 
-def test_a_note_form_whose_confirmation_dm_fails_is_stored_once_on_replay(h, engine):  # type: ignore[no-untyped-def]
+def test_a_note_form_whose_confirmation_dm_fails_is_stored_once_on_replay(h, engine):
     """The check-in from the note form is committed; the confirmation DM's conversations.open then
     loses its connection three times (the client's retries). The form's claim is released, and the
     same submission delivered again is stored again."""
@@ -79,12 +79,12 @@ def test_a_note_form_whose_confirmation_dm_fails_is_stored_once_on_replay(h, eng
     assert counts == [2], f"one form, delivered twice, was stored as {counts}"
 
 
-def _diagnoses(engine, view_id: str = "VDIAG1") -> list[Diagnosis]:  # type: ignore[no-untyped-def]
+def _diagnoses(engine, view_id: str = "VDIAG1") -> list[Diagnosis]:
     with Session(engine) as s:
         return list(s.exec(select(Diagnosis).where(Diagnosis.submission_key == view_id)))
 
 
-def _submit_diagnosis(h, view_id: str = "VDIAG1") -> bytes:  # type: ignore[no-untyped-def]
+def _submit_diagnosis(h, view_id: str = "VDIAG1") -> bytes:
     """A diagnosis of REP2 (who, unlike REP, has no active commitment for the gap yet)."""
     h.command(MANAGER, f"<@{REP2}> noticed early pitching", command="/diagnose")
     values = {
@@ -96,7 +96,7 @@ def _submit_diagnosis(h, view_id: str = "VDIAG1") -> bytes:  # type: ignore[no-u
     return h.submit_body(MANAGER, opened_view(h.fake), values, view_id=view_id)
 
 
-def test_a_brief_lost_to_a_reset_conversations_open_is_delivered_when_the_form_comes_again(h, engine):  # type: ignore[no-untyped-def]
+def test_a_brief_lost_to_a_reset_conversations_open_is_delivered_when_the_form_comes_again(h, engine):
     """The diagnosis is stored, then conversations.open for the brief DM keeps losing its connection.
     Nothing tells the manager; and when the same form arrives again, the handler sees the stored
     diagnosis and returns, so the brief (with its Prescribe button) is never sent."""
@@ -109,7 +109,7 @@ def test_a_brief_lost_to_a_reset_conversations_open_is_delivered_when_the_form_c
     assert len(briefs) == 1, f"the coaching brief reached the manager {len(briefs)} times"
 
 
-def test_a_prescribe_whose_conversations_open_resets_leaves_no_silent_draft(h, engine):  # type: ignore[no-untyped-def]
+def test_a_prescribe_whose_conversations_open_resets_leaves_no_silent_draft(h, engine):
     """conversations.open for the commitment DM loses its connection (three times: past the client's
     retries). The draft stays behind, the rep has nothing, the manager is told nothing; the same
     form delivered again is taken for a duplicate and also does nothing."""
@@ -130,7 +130,7 @@ def test_a_prescribe_whose_conversations_open_resets_leaves_no_silent_draft(h, e
     assert manager_told, "the manager was told nothing about the prescribe"
 
 
-def test_a_form_replayed_with_another_view_hash_is_stored_once(h, engine):  # type: ignore[no-untyped-def]
+def test_a_form_replayed_with_another_view_hash_is_stored_once(h, engine):
     """A modal closes on a plain acknowledgement, so a view id is submitted successfully once; the
     delivery key nonetheless includes the view hash, and the check-in note form has no key of its
     own, so the same view id with another hash is stored again."""
@@ -145,7 +145,7 @@ def test_a_form_replayed_with_another_view_hash_is_stored_once(h, engine):  # ty
 # --- regression tests: attacks that the app withstands today ------------------------------------
 
 
-def test_the_same_click_delivered_concurrently_is_stored_once(h, engine):  # type: ignore[no-untyped-def]
+def test_the_same_click_delivered_concurrently_is_stored_once(h, engine):
     body = h.action_body(REP, "checkin_log", str(h.cid))
     barrier = threading.Barrier(4)
     statuses: list[int] = []
@@ -165,7 +165,7 @@ def test_the_same_click_delivered_concurrently_is_stored_once(h, engine):  # typ
     assert sum("Logged 1" in r.text_dump() for r in h.fake.responses()) == 1
 
 
-def test_the_same_form_delivered_concurrently_is_stored_once(h, engine):  # type: ignore[no-untyped-def]
+def test_the_same_form_delivered_concurrently_is_stored_once(h, engine):
     h.action(REP, "checkin_note_open", str(h.cid))
     body = h.submit_body(REP, opened_view(h.fake), {"count": num("3"), "note": txt("three")}, view_id="VCONC")
     barrier = threading.Barrier(3)
@@ -183,7 +183,7 @@ def test_the_same_form_delivered_concurrently_is_stored_once(h, engine):  # type
     assert _count(engine, CheckIn) == 1
 
 
-def test_a_brief_whose_post_times_out_arrives_once(h, engine):  # type: ignore[no-untyped-def]
+def test_a_brief_whose_post_times_out_arrives_once(h, engine):
     """chat.postMessage answers after the client's timeout: verified against the history, not resent."""
     h.app.client.timeout = 1
     body = _submit_diagnosis(h)
@@ -194,7 +194,7 @@ def test_a_brief_whose_post_times_out_arrives_once(h, engine):  # type: ignore[n
     assert len(briefs) == 1
 
 
-def test_a_commitment_dm_whose_post_times_out_arrives_once_and_is_active(h, engine):  # type: ignore[no-untyped-def]
+def test_a_commitment_dm_whose_post_times_out_arrives_once_and_is_active(h, engine):
     h.post(_submit_diagnosis(h), FORM)
     (diagnosis,) = _diagnoses(engine)
     h.action(MANAGER, "prescribe_open", str(diagnosis.id))
@@ -207,7 +207,7 @@ def test_a_commitment_dm_whose_post_times_out_arrives_once_and_is_active(h, engi
     assert made.status == "active"
 
 
-def test_a_form_for_a_callback_that_opens_nothing_is_acknowledged_and_stores_nothing(h, engine):  # type: ignore[no-untyped-def]
+def test_a_form_for_a_callback_that_opens_nothing_is_acknowledged_and_stores_nothing(h, engine):
     view = {"type": "modal", "callback_id": "no_such_form", "private_metadata": json.dumps({"commitment": h.cid})}
     r = h.submit(REP, view, {"count": num("5"), "note": txt("x")})
     assert r.status == 200

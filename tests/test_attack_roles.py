@@ -19,13 +19,14 @@ from storage.models import CheckIn, Commitment, ManagerRequest, ManagerSetting
 from tests import seed
 from tests.conftest import MANAGER, OTHER_MANAGER, REP, REP2, STANDARD_ROWS
 from tests.harness import opened_view, txt
+from tests.rows import present
 
 NOW = datetime(2026, 11, 17, 15, 0, tzinfo=UTC)  # a Tuesday, inside a window that started Monday
 FOREIGN = "T0OTHER"
 
 
 @pytest.fixture
-def h(harness, import_csv, engine, playbook):  # type: ignore[no-untyped-def]
+def h(harness, import_csv, engine, playbook):
     import_csv(*STANDARD_ROWS)
     harness.ctx.clock = lambda: NOW
     harness.cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, date(2026, 11, 16))
@@ -33,11 +34,11 @@ def h(harness, import_csv, engine, playbook):  # type: ignore[no-untyped-def]
     return harness
 
 
-def _manager_moves_to_another_org(h) -> None:  # type: ignore[no-untyped-def]
+def _manager_moves_to_another_org(h) -> None:
     h.fake.users[MANAGER]["team_id"] = FOREIGN
 
 
-def _wiring_leaks(fake) -> list[str]:  # type: ignore[no-untyped-def]
+def _wiring_leaks(fake) -> list[str]:
     """Everything the app showed or sent that names REP's archetype ('Root' in STANDARD_ROWS) or REP."""
     shown = []
     for method in ("chat.postMessage", "views.publish", "response_url"):
@@ -48,25 +49,25 @@ def _wiring_leaks(fake) -> list[str]:  # type: ignore[no-untyped-def]
     return shown
 
 
-def test_on_demand_summary_is_refused_to_a_manager_of_another_org(h):  # type: ignore[no-untyped-def]
+def test_on_demand_summary_is_refused_to_a_manager_of_another_org(h):
     _manager_moves_to_another_org(h)
     h.command(MANAGER, "summary")
     assert _wiring_leaks(h.fake) == [], "the weekly summary (wiring data) went to a user of another org"
 
 
-def test_team_list_is_refused_to_a_manager_of_another_org(h):  # type: ignore[no-untyped-def]
+def test_team_list_is_refused_to_a_manager_of_another_org(h):
     _manager_moves_to_another_org(h)
     h.command(MANAGER, "team")
     assert _wiring_leaks(h.fake) == [], "/coach team listed the reps' archetypes to a user of another org"
 
 
-def test_home_summary_button_is_refused_to_a_manager_of_another_org(h):  # type: ignore[no-untyped-def]
+def test_home_summary_button_is_refused_to_a_manager_of_another_org(h):
     _manager_moves_to_another_org(h)
     h.action(MANAGER, "home_post_summary", extra={"user": {"id": MANAGER, "team_id": FOREIGN}})
     assert _wiring_leaks(h.fake) == [], "the Home tab's summary button posted wiring data to another org's user"
 
 
-def test_app_home_of_a_manager_of_another_org_shows_no_team(h):  # type: ignore[no-untyped-def]
+def test_app_home_of_a_manager_of_another_org_shows_no_team(h):
     _manager_moves_to_another_org(h)
     h.event({"type": "app_home_opened", "user": MANAGER, "tab": "home"}, event_id="EvHomeForeign")
     publishes = h.fake.calls_to("views.publish")
@@ -74,7 +75,7 @@ def test_app_home_of_a_manager_of_another_org_shows_no_team(h):  # type: ignore[
     assert _wiring_leaks(h.fake) == [], "the Home tab showed the team's wiring to a user of another org"
 
 
-def test_summary_channel_form_is_refused_to_a_manager_of_another_org(h, engine):  # type: ignore[no-untyped-def]
+def test_summary_channel_form_is_refused_to_a_manager_of_another_org(h, engine):
     fake = h.fake
     fake.add_channel("G0COACH", "coaching", private=True, member=True)
     h.action(MANAGER, "home_summary_channel")
@@ -89,7 +90,7 @@ def test_summary_channel_form_is_refused_to_a_manager_of_another_org(h, engine):
         assert s.exec(select(ManagerSetting)).all() == [], "a user of another org changed where summaries go"
 
 
-def test_a_slack_connect_private_channel_is_refused_for_summaries(h, engine):  # type: ignore[no-untyped-def]
+def test_a_slack_connect_private_channel_is_refused_for_summaries(h, engine):
     """A private channel shared with another organisation (Slack Connect): its external members
     would read the team's wiring data. "Nothing crosses Slack team ids" (DESIGN.md)."""
     fake = h.fake
@@ -102,7 +103,7 @@ def test_a_slack_connect_private_channel_is_refused_for_summaries(h, engine):  #
         )
 
 
-def test_an_accept_that_cannot_connect_does_not_mark_the_request_accepted(h, engine):  # type: ignore[no-untyped-def]
+def test_an_accept_that_cannot_connect_does_not_mark_the_request_accepted(h, engine):
     """The requesting manager left the workspace before the rep clicked Accept: the rep is told it
     could not connect them, yet the request is stored as accepted (the session still commits), so
     it can never be decided again."""
@@ -113,13 +114,13 @@ def test_an_accept_that_cannot_connect_does_not_mark_the_request_accepted(h, eng
     h.action(REP2, "manager_request_accept", str(req.id))
     assert "no longer in this workspace" in h.fake.last_response_text()
     with Session(engine) as s:
-        status = s.get(ManagerRequest, req.id).status
-        rep = queries.get_person(s, "T0TEAM", REP2)
+        status = present(s.get(ManagerRequest, req.id)).status
+        rep = present(queries.get_person(s, "T0TEAM", REP2))
     assert rep.manager_user_id == MANAGER
     assert status != "accepted", "the request says accepted, but nobody was connected"
 
 
-def test_a_reflection_from_a_user_of_another_org_is_refused(h, engine):  # type: ignore[no-untyped-def]
+def test_a_reflection_from_a_user_of_another_org_is_refused(h, engine):
     """The check-in and "I'm blocked" forms check the user's own team; the reflection form does not."""
     h.action(REP, "reflection_open", str(h.cid))
     h.fake.users[REP]["team_id"] = FOREIGN
@@ -131,13 +132,13 @@ def test_a_reflection_from_a_user_of_another_org_is_refused(h, engine):  # type:
         h.post(urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded").status == 200
     )
     with Session(engine) as s:
-        assert s.get(Commitment, h.cid).reflection is None, "a user of another org wrote into this team's data"
+        assert present(s.get(Commitment, h.cid)).reflection is None, "a user of another org wrote into this team's data"
 
 
 # --- regression tests: attacks that the checks withstand today -------------------------------------
 
 
-def test_check_in_click_on_another_reps_commitment_is_refused(h, engine):  # type: ignore[no-untyped-def]
+def test_check_in_click_on_another_reps_commitment_is_refused(h, engine):
     h.action(REP2, "checkin_log", str(h.cid))
     h.action(MANAGER, "checkin_log", str(h.cid))
     with Session(engine) as s:
@@ -145,19 +146,19 @@ def test_check_in_click_on_another_reps_commitment_is_refused(h, engine):  # typ
     assert "isn't yours" in h.fake.last_response_text()
 
 
-def test_click_whose_user_team_differs_from_the_payload_team_is_refused(h, engine):  # type: ignore[no-untyped-def]
+def test_click_whose_user_team_differs_from_the_payload_team_is_refused(h, engine):
     h.action(REP, "checkin_log", str(h.cid), extra={"user": {"id": REP, "team_id": FOREIGN}})
     with Session(engine) as s:
         assert s.exec(select(CheckIn)).all() == []
 
 
-def test_a_click_signed_for_another_team_does_not_touch_this_teams_commitment(h, engine):  # type: ignore[no-untyped-def]
+def test_a_click_signed_for_another_team_does_not_touch_this_teams_commitment(h, engine):
     h.action(REP, "checkin_log", str(h.cid), team_id=FOREIGN)
     with Session(engine) as s:
         assert s.exec(select(CheckIn)).all() == []
 
 
-def test_enterprise_grid_payload_keeps_the_team_check(h, engine):  # type: ignore[no-untyped-def]
+def test_enterprise_grid_payload_keeps_the_team_check(h, engine):
     """An org-wide install: `team` is null, the user's team id says another workspace of the org."""
     extra = {
         "team": None,
@@ -171,13 +172,13 @@ def test_enterprise_grid_payload_keeps_the_team_check(h, engine):  # type: ignor
         assert s.exec(select(CheckIn)).all() == []
 
 
-def test_app_home_opened_for_a_user_of_another_team_shows_nothing_of_this_team(h):  # type: ignore[no-untyped-def]
+def test_app_home_opened_for_a_user_of_another_team_shows_nothing_of_this_team(h):
     h.event({"type": "app_home_opened", "user": "UFOREIGN", "tab": "home"}, event_id="EvHomeF")
     assert _wiring_leaks(h.fake) == []
 
 
 @pytest.mark.parametrize("kind", ["public", "mpim", "im"])
-def test_summary_channel_that_is_not_a_private_channel_is_refused(h, engine, kind):  # type: ignore[no-untyped-def]
+def test_summary_channel_that_is_not_a_private_channel_is_refused(h, engine, kind):
     fake = h.fake
     fake.add_channel("C0PUB", "pub", private=kind != "public", member=True)
     if kind == "mpim":

@@ -30,14 +30,14 @@ def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-def _all_rows(engine) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _all_rows(engine) -> dict[str, int]:
     with engine.connect() as conn:
         names = [n for n in sa_inspect(conn).get_table_names() if n != "alembic_version"]
         return {n: int(conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one()) for n in names}
 
 
 @pytest.fixture
-def errors(caplog):  # type: ignore[no-untyped-def]
+def errors(caplog):
     caplog.set_level(logging.WARNING)
 
     def found() -> list[str]:
@@ -98,7 +98,7 @@ MALFORMED = {
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("case", list(MALFORMED))
-def test_malformed_bodies_get_400_unsigned_get_401_and_nothing_is_stored(harness, engine, errors, case):  # type: ignore[no-untyped-def]
+def test_malformed_bodies_get_400_unsigned_get_401_and_nothing_is_stored(harness, engine, errors, case):
     body, content_type = MALFORMED[case]
     before = _all_rows(engine)
     assert harness.post(body, content_type, secret="wrong-secret").status == 401
@@ -109,7 +109,7 @@ def test_malformed_bodies_get_400_unsigned_get_401_and_nothing_is_stored(harness
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_kinds_without_a_listener_get_a_clean_200(harness, engine, errors):  # type: ignore[no-untyped-def]
+def test_kinds_without_a_listener_get_a_clean_200(harness, engine, errors):
     team, user = {"id": "T0TEAM"}, {"id": STRANGER, "team_id": "T0TEAM"}
     cases = [
         {"type": "shortcut", "callback_id": "anything", "trigger_id": "t", "team": team, "user": user},
@@ -211,7 +211,7 @@ EVENTS = st.sampled_from(["app_home_opened", "user_change", "app_uninstalled", "
 COMMANDS = st.sampled_from(["/coach", "/diagnose", "/checkin", "/other"])
 
 
-def _skeleton(draw, harness) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _skeleton(draw, harness) -> tuple[dict[str, Any], dict[str, Any]]:
     """A payload of each kind as Slack sends it, and the object inside it that random fields may change."""
     kind = draw(st.sampled_from(["block_actions", "view_submission", "event_callback", "command", "other"]))
     n = next(_IDS)  # fresh ids each time: a repeat of an earlier example would only test the once-only claim
@@ -253,7 +253,7 @@ def _skeleton(draw, harness) -> tuple[dict[str, Any], dict[str, Any]]:  # type: 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), extra=st.dictionaries(KEYS, JSONISH, max_size=4), top=st.booleans(), as_json=st.booleans())
-def test_fuzzed_signed_requests_never_500_never_traceback_never_store_when_refused(  # type: ignore[no-untyped-def]
+def test_fuzzed_signed_requests_never_500_never_traceback_never_store_when_refused(
     harness, engine, errors, caplog, data, extra, top, as_json
 ):
     caplog.clear()

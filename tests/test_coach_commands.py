@@ -10,21 +10,22 @@ from sqlmodel import Session, select
 from storage import queries
 from storage.models import ManagerRequest, Person
 from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, REP2, STANDARD_ROWS, STRANGER
+from tests.rows import present
 
 
 @pytest.fixture
-def roster(import_csv):  # type: ignore[no-untyped-def]
+def roster(import_csv):
     import_csv(*STANDARD_ROWS)
 
 
-def _reply(h) -> str:  # type: ignore[no-untyped-def]
+def _reply(h) -> str:
     resp = h.fake.responses()
     assert resp, "no reply reached the user"
     assert resp[-1].args.get("response_type") == "ephemeral"
     return resp[-1].text_dump()
 
 
-def test_help_lists_commands(harness):  # type: ignore[no-untyped-def]
+def test_help_lists_commands(harness):
     r = harness.command(REP, "help")
     assert r.status == 200
     text = _reply(harness)
@@ -32,13 +33,13 @@ def test_help_lists_commands(harness):  # type: ignore[no-untyped-def]
         assert cmd in text
 
 
-def test_empty_text_shows_help(harness):  # type: ignore[no-untyped-def]
+def test_empty_text_shows_help(harness):
     harness.command(REP, "")
     assert "/coach profile @rep" in _reply(harness)
 
 
 @pytest.mark.parametrize("mention", [f"<@{REP}|riley>", f"<@{REP}>"])
-def test_manager_sees_wiring_card(harness, roster, mention):  # type: ignore[no-untyped-def]
+def test_manager_sees_wiring_card(harness, roster, mention):
     harness.ctx.clock = lambda: __import__("datetime").datetime(2026, 11, 12, 9, 0, tzinfo=__import__("datetime").UTC)
     harness.command(MANAGER, f"profile {mention}")
     call = harness.fake.responses()[-1]
@@ -53,14 +54,14 @@ def test_manager_sees_wiring_card(harness, roster, mention):  # type: ignore[no-
     assert "Assessment version 1" in text
 
 
-def test_rep_sees_own_card_and_admin_sees_any(harness, roster, slack):  # type: ignore[no-untyped-def]
+def test_rep_sees_own_card_and_admin_sees_any(harness, roster, slack):
     harness.command(REP, f"profile <@{REP}>")
     assert "Wiring card: Riley" in _reply(harness)
     harness.command(ADMIN, f"profile <@{REP2}>")  # a Slack workspace admin
     assert "Wiring card: Sam" in _reply(harness)
 
 
-def test_config_admin_sees_any_card(slack, database_url, engine, playbook, import_csv):  # type: ignore[no-untyped-def]
+def test_config_admin_sees_any_card(slack, database_url, engine, playbook, import_csv):
     from tests.harness import Harness
 
     import_csv(*STANDARD_ROWS)
@@ -72,7 +73,7 @@ def test_config_admin_sees_any_card(slack, database_url, engine, playbook, impor
         h.close()
 
 
-def test_admins_of_another_workspace_are_not_admins_here(slack, database_url, engine, playbook, import_csv):  # type: ignore[no-untyped-def]
+def test_admins_of_another_workspace_are_not_admins_here(slack, database_url, engine, playbook, import_csv):
     """Slack Connect and Grid siblings deliver users of other orgs: their admin flags (or a listing in
     COACHBOT_ADMINS) count only when the user's own team is this workspace."""
     from tests.harness import Harness
@@ -89,21 +90,21 @@ def test_admins_of_another_workspace_are_not_admins_here(slack, database_url, en
             h.command(outsider, f"assign <@{REP2}> <@{outsider}>")
             assert "for members of this workspace only" in h.fake.last_response_text()
         with Session(engine) as s:
-            assert queries.get_workspace(s, "T0TEAM").reminders_enabled is True
-            assert queries.get_person(s, "T0TEAM", REP2).manager_user_id == MANAGER
+            assert present(queries.get_workspace(s, "T0TEAM")).reminders_enabled is True
+            assert present(queries.get_person(s, "T0TEAM", REP2)).manager_user_id == MANAGER
     finally:
         h.close()
 
 
 @pytest.mark.parametrize("caller", [STRANGER, OTHER_MANAGER, REP2])
-def test_others_get_a_refusal_that_reveals_nothing(harness, roster, caller):  # type: ignore[no-untyped-def]
+def test_others_get_a_refusal_that_reveals_nothing(harness, roster, caller):
     harness.command(caller, f"profile <@{REP}>")
     text = _reply(harness)
     assert "visible only to the rep, their manager and Coachbot admins" in text
     assert "Root" not in text and "72" not in text and "Riley" not in text
 
 
-def test_refusal_is_the_same_for_someone_not_on_the_roster(harness, roster):  # type: ignore[no-untyped-def]
+def test_refusal_is_the_same_for_someone_not_on_the_roster(harness, roster):
     harness.command(STRANGER, f"profile <@{OTHER_MANAGER}>")
     text_unknown = _reply(harness)
     harness.command(STRANGER, f"profile <@{REP}>")
@@ -127,7 +128,7 @@ def test_refusal_is_the_same_for_someone_not_on_the_roster(harness, roster):  # 
         ("x" * 2100, "too long"),
     ],
 )
-def test_bad_input_gets_a_clear_ephemeral_answer(harness, roster, engine, text, expected):  # type: ignore[no-untyped-def]
+def test_bad_input_gets_a_clear_ephemeral_answer(harness, roster, engine, text, expected):
     with Session(engine) as s:
         before = s.exec(select(Person)).all()
     r = harness.command(MANAGER, text)
@@ -140,12 +141,12 @@ def test_bad_input_gets_a_clear_ephemeral_answer(harness, roster, engine, text, 
         assert s.exec(select(Person)).all() == before
 
 
-def test_rep_without_profile(harness, roster):  # type: ignore[no-untyped-def]
+def test_rep_without_profile(harness, roster):
     harness.command(ADMIN, f"profile <@{STRANGER}>")
     assert "isn't on the Coachbot roster yet" in _reply(harness)
 
 
-def test_team_lists_only_the_callers_reps(harness, roster):  # type: ignore[no-untyped-def]
+def test_team_lists_only_the_callers_reps(harness, roster):
     harness.command(MANAGER, "team")
     text = _reply(harness)
     assert f"<@{REP}>" in text and f"<@{REP2}>" in text and "Root" in text and "Engine" in text
@@ -153,19 +154,19 @@ def test_team_lists_only_the_callers_reps(harness, roster):  # type: ignore[no-u
     assert "don't have any reps" in _reply(harness)
 
 
-def test_assign_requires_admin(harness, roster, engine):  # type: ignore[no-untyped-def]
+def test_assign_requires_admin(harness, roster, engine):
     harness.command(MANAGER, f"assign <@{REP}> <@{OTHER_MANAGER}>")
     assert "Only Coachbot admins" in _reply(harness)
     with Session(engine) as s:
-        assert queries.get_person(s, "T0TEAM", REP).manager_user_id == MANAGER
+        assert present(queries.get_person(s, "T0TEAM", REP)).manager_user_id == MANAGER
 
 
-def test_admin_assigns_manager_and_rep_is_told(harness, roster, engine):  # type: ignore[no-untyped-def]
+def test_admin_assigns_manager_and_rep_is_told(harness, roster, engine):
     harness.command(ADMIN, f"assign <@{REP}|riley> <@{OTHER_MANAGER}|oakley>")
     assert f"<@{OTHER_MANAGER}> now coaches <@{REP}> (replacing <@{MANAGER}>)" in _reply(harness)
     with Session(engine) as s:
-        assert queries.get_person(s, "T0TEAM", REP).manager_user_id == OTHER_MANAGER
-        assert queries.get_person(s, "T0TEAM", OTHER_MANAGER).role == "manager"
+        assert present(queries.get_person(s, "T0TEAM", REP)).manager_user_id == OTHER_MANAGER
+        assert present(queries.get_person(s, "T0TEAM", OTHER_MANAGER)).role == "manager"
     dm = harness.fake.calls_to("chat.postMessage")[-1]
     assert dm.args["channel"] == f"D{REP}" and f"<@{OTHER_MANAGER}> your manager" in dm.text_dump()
     # the new manager now sees the card, the old one no longer does
@@ -175,7 +176,7 @@ def test_admin_assigns_manager_and_rep_is_told(harness, roster, engine):  # type
     assert "visible only to the rep" in _reply(harness)
 
 
-def test_assign_bad_input(harness, roster):  # type: ignore[no-untyped-def]
+def test_assign_bad_input(harness, roster):
     harness.command(ADMIN, f"assign <@{REP}>")
     assert "Usage: `/coach assign @rep @manager`" in _reply(harness)
     harness.command(ADMIN, f"assign <@{REP}> <@{REP}>")
@@ -184,7 +185,7 @@ def test_assign_bad_input(harness, roster):  # type: ignore[no-untyped-def]
     assert "The manager is a bot" in _reply(harness)
 
 
-def test_request_then_rep_accepts(harness, roster, engine):  # type: ignore[no-untyped-def]
+def test_request_then_rep_accepts(harness, roster, engine):
     harness.command(OTHER_MANAGER, f"request <@{REP}>")
     assert "I've asked" in _reply(harness)
     dm = harness.fake.calls_to("chat.postMessage")[-1]
@@ -202,7 +203,7 @@ def test_request_then_rep_accepts(harness, roster, engine):  # type: ignore[no-u
     assert "couldn't find that request" in harness.fake.responses()[-1].text_dump()
     harness.action(REP, "manager_request_accept", button["value"])
     with Session(engine) as s:
-        assert queries.get_person(s, "T0TEAM", REP).manager_user_id == OTHER_MANAGER
+        assert present(queries.get_person(s, "T0TEAM", REP)).manager_user_id == OTHER_MANAGER
         req = s.exec(select(ManagerRequest)).one()
         assert req.status == "accepted"
     notice = harness.fake.calls_to("chat.postMessage")[-1]
@@ -213,16 +214,16 @@ def test_request_then_rep_accepts(harness, roster, engine):  # type: ignore[no-u
     assert len(harness.fake.calls_to("chat.postMessage")) == 2
 
 
-def test_request_declined(harness, roster, engine):  # type: ignore[no-untyped-def]
+def test_request_declined(harness, roster, engine):
     harness.command(OTHER_MANAGER, f"request <@{REP}>")
     value = harness.fake.calls_to("chat.postMessage")[-1].blocks[-1]["elements"][1]["value"]
     harness.action(REP, "manager_request_decline", value)
     with Session(engine) as s:
-        assert queries.get_person(s, "T0TEAM", REP).manager_user_id == MANAGER
+        assert present(queries.get_person(s, "T0TEAM", REP)).manager_user_id == MANAGER
         assert s.exec(select(ManagerRequest)).one().status == "declined"
 
 
-def test_request_dm_failure_leaves_no_row(harness, roster, engine):  # type: ignore[no-untyped-def]
+def test_request_dm_failure_leaves_no_row(harness, roster, engine):
     harness.fake.fail_next("chat.postMessage", error="not_allowed_token_type")
     harness.command(OTHER_MANAGER, f"request <@{REP}>")
     assert "couldn't send" in _reply(harness)
@@ -230,12 +231,12 @@ def test_request_dm_failure_leaves_no_row(harness, roster, engine):  # type: ign
         assert s.exec(select(ManagerRequest)).all() == []
 
 
-def test_malformed_button_value(harness, roster):  # type: ignore[no-untyped-def]
+def test_malformed_button_value(harness, roster):
     r = harness.action(REP, "manager_request_accept", "not-a-number")
     assert r.status == 200
     assert "doesn't carry a request" in harness.fake.responses()[-1].text_dump()
 
 
-def test_other_workspace_sees_nothing(harness, roster):  # type: ignore[no-untyped-def]
+def test_other_workspace_sees_nothing(harness, roster):
     harness.command(MANAGER, "team", team_id="T0OTHER")
     assert "for members of this workspace only" in _reply(harness)

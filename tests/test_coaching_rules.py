@@ -19,7 +19,7 @@ from bot.slack.limits import check_message, check_view
 DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook" / "default.yml"
 
 
-def _custom_playbook(tmp_path):  # type: ignore[no-untyped-def]
+def _custom_playbook(tmp_path):
     data = yaml.safe_load(DEFAULT_YML.read_text())
     data["archetypes"] = {
         "hunter": {**data["archetypes"]["engine"], "name": "Hunter"},
@@ -37,11 +37,11 @@ def _custom_playbook(tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(params=["default", "custom"])
-def any_playbook(request, tmp_path):  # type: ignore[no-untyped-def]
+def any_playbook(request, tmp_path):
     return load_playbook() if request.param == "default" else _custom_playbook(tmp_path)
 
 
-def test_every_archetype_and_cause_has_a_full_brief_within_limits(any_playbook):  # type: ignore[no-untyped-def]
+def test_every_archetype_and_cause_has_a_full_brief_within_limits(any_playbook):
     pb = any_playbook
     for arch in [*pb.archetypes, None]:
         for cause in CAUSES:
@@ -62,7 +62,7 @@ def test_every_archetype_and_cause_has_a_full_brief_within_limits(any_playbook):
             assert check_message(msg) == [], (arch, cause)
 
 
-def test_pushback_rules(playbook):  # type: ignore[no-untyped-def]
+def test_pushback_rules(playbook):
     fits = RepWiring("engine", "engine", (), ("closing",))
     mismatch = RepWiring("root", "engine", (), ())
     flagged = RepWiring("engine", "engine", ("ethical_flexibility",), ())
@@ -78,7 +78,7 @@ def test_pushback_rules(playbook):  # type: ignore[no-untyped-def]
     assert not build_brief(playbook, "coaching_gap", fits).data_first
 
 
-def _buttons(msg):  # type: ignore[no-untyped-def]
+def _buttons(msg):
     return [e for b in msg["blocks"] if b["type"] == "actions" for e in b["elements"]]
 
 
@@ -90,7 +90,7 @@ def _buttons(msg):  # type: ignore[no-untyped-def]
     ],
     ids=["seat_mismatch", "deal_killer"],
 )
-def test_pushed_back_skill_pick_leads_with_the_seat_conversation(playbook, wiring):  # type: ignore[no-untyped-def]
+def test_pushed_back_skill_pick_leads_with_the_seat_conversation(playbook, wiring):
     brief = build_brief(playbook, "coaching_gap", wiring, gap="discovery")
     assert brief.pushback
     assert brief.next_step == "seat_conversation" and brief.drill is None
@@ -109,7 +109,7 @@ def test_pushed_back_skill_pick_leads_with_the_seat_conversation(playbook, wirin
     assert check_message(msg) == []
 
 
-def test_skill_pick_that_fits_the_data_still_prescribes_with_a_drill(playbook):  # type: ignore[no-untyped-def]
+def test_skill_pick_that_fits_the_data_still_prescribes_with_a_drill(playbook):
     brief = build_brief(playbook, "coaching_gap", RepWiring("engine", "engine", (), ("discovery",)), gap="discovery")
     assert (brief.next_step, brief.fallback_step) == ("prescribe", None)
     assert brief.drill == playbook.gaps["discovery"].drill_for("engine")
@@ -117,7 +117,7 @@ def test_skill_pick_that_fits_the_data_still_prescribes_with_a_drill(playbook): 
     assert buttons[0]["action_id"] == "prescribe_open" and buttons[0]["style"] == "primary"
 
 
-def test_data_first_opening_is_for_performance_conversations_only(playbook):  # type: ignore[no-untyped-def]
+def test_data_first_opening_is_for_performance_conversations_only(playbook):
     resistant = RepWiring("root", "root", ("coaching_resistance",), ())
     for cause in ("coaching_gap", "seat_fit", "environmental_drag"):
         brief = build_brief(playbook, cause, resistant)
@@ -129,7 +129,7 @@ def test_data_first_opening_is_for_performance_conversations_only(playbook):  # 
     assert "Open with the data" not in dump and "How are you doing, away from the number?" in dump
 
 
-def test_article_before_archetype_names(tmp_path):  # type: ignore[no-untyped-def]
+def test_article_before_archetype_names(tmp_path):
     assert [with_article(n) for n in ("Engine", "Root", "Grandmaster", "Architect", "oracle", "Hunter")] == [
         "an Engine",
         "a Root",
@@ -145,11 +145,12 @@ def test_article_before_archetype_names(tmp_path):  # type: ignore[no-untyped-de
     assert "wired as a Hunter, but the seat needs an Architect" in pushback
 
 
-def test_measurability(playbook):  # type: ignore[no-untyped-def]
+def test_measurability(playbook):
     draft, errors = check_commitment(
         playbook, "  Three   discovery calls with no pitch before minute 12 ", "3", "", "drill", "recordings"
     )
-    assert errors == {} and draft.behavior == "Three discovery calls with no pitch before minute 12"
+    assert errors == {} and draft is not None
+    assert draft.behavior == "Three discovery calls with no pitch before minute 12"
     assert draft.window_days == 7
     _, errors = check_commitment(playbook, "Improve my discovery on calls", "3", "7", "drill", "recordings")
     assert "'improve' can't be counted" in errors["behavior"]
@@ -157,7 +158,7 @@ def test_measurability(playbook):  # type: ignore[no-untyped-def]
     assert set(errors) == {"target", "window", "format", "evidence"}
 
 
-def test_modals_within_limits_with_oversized_content(any_playbook):  # type: ignore[no-untyped-def]
+def test_modals_within_limits_with_oversized_content(any_playbook):
     pb = any_playbook
     card = WiringCard(
         "U1",
@@ -206,7 +207,7 @@ def test_modals_within_limits_with_oversized_content(any_playbook):  # type: ign
     assert check_message(rc.commitment_dm(commitment, "U2", "f" * 600, "d" * 600, 49, pb)) == []
 
 
-def test_user_text_in_briefs_and_dms_is_escaped(playbook):  # type: ignore[no-untyped-def]
+def test_user_text_in_briefs_and_dms_is_escaped(playbook):
     brief = build_brief(playbook, "coaching_gap", RepWiring())
     msg = rc.brief_message("U1", brief, 1, "<!channel> look <https://x|here>", has_profile=False)
     assert "<!channel>" not in str(msg) and "&lt;!channel&gt;" in str(msg)

@@ -12,24 +12,25 @@ from storage import queries
 from storage.models import CheckIn, Commitment, Diagnosis, Person, WiringProfile
 from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, REP2, STANDARD_ROWS, STRANGER
 from tests.harness import day, multi, num, opened_view, sel, txt
+from tests.rows import present
 
 TODAY = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)
 EVIDENCE = "Pitched before minute five on 4 of 5 recorded discovery calls this week."
 
 
 @pytest.fixture
-def h(harness, import_csv):  # type: ignore[no-untyped-def]
+def h(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.ctx.clock = lambda: TODAY
     return harness
 
 
-def _rows(engine, model):  # type: ignore[no-untyped-def]
+def _rows(engine, model):
     with Session(engine) as s:
         return s.exec(select(model)).all()
 
 
-def _dms_to(fake, user: str) -> list:  # type: ignore[no-untyped-def]
+def _dms_to(fake, user: str) -> list:
     return [c for c in fake.calls_to("chat.postMessage") if c.args.get("channel") == f"D{user}"]
 
 
@@ -37,7 +38,7 @@ def diagnose(
     h,
     rep: str = REP,
     cause: str = "coaching_gap",
-    gap: str | None = "discovery",  # type: ignore[no-untyped-def]
+    gap: str | None = "discovery",
     drag: str | None = None,
     caller: str = MANAGER,
     view_id: str | None = None,
@@ -68,7 +69,7 @@ def prescribe_values(
     }
 
 
-def open_prescribe(h, caller: str = MANAGER) -> dict:  # type: ignore[no-untyped-def]
+def open_prescribe(h, caller: str = MANAGER) -> dict:
     brief = _dms_to(h.fake, caller)[-1]
     button = next(
         e for b in brief.blocks if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "prescribe_open"
@@ -80,7 +81,7 @@ def open_prescribe(h, caller: str = MANAGER) -> dict:  # type: ignore[no-untyped
 # --- /diagnose ---------------------------------------------------------------------------------
 
 
-def test_diagnose_opens_modal_with_wiring_and_history(h):  # type: ignore[no-untyped-def]
+def test_diagnose_opens_modal_with_wiring_and_history(h):
     r = h.command(MANAGER, f"<@{REP}|riley> pitching too early", command="/diagnose")
     assert r.status == 200 and r.body == ""
     call = h.fake.calls_to("views.open")[-1]
@@ -107,13 +108,13 @@ def test_diagnose_opens_modal_with_wiring_and_history(h):  # type: ignore[no-unt
         (MANAGER, "T0OTHER", "for members of this workspace only"),
     ],
 )
-def test_diagnose_permission_refusals(h, caller, team, expected):  # type: ignore[no-untyped-def]
+def test_diagnose_permission_refusals(h, caller, team, expected):
     h.command(caller, f"<@{REP}>", command="/diagnose", team_id=team)
     assert expected in h.fake.last_response_text()
     assert h.fake.calls_to("views.open") == []
 
 
-def test_admin_may_diagnose_any_rep(h):  # type: ignore[no-untyped-def]
+def test_admin_may_diagnose_any_rep(h):
     h.command(ADMIN, f"<@{REP2}>", command="/diagnose")
     assert opened_view(h.fake)["callback_id"] == "diagnose"
 
@@ -129,13 +130,13 @@ def test_admin_may_diagnose_any_rep(h):  # type: ignore[no-untyped-def]
         (f"<@{REP}> " + "x" * 1200, "under 1000"),
     ],
 )
-def test_diagnose_bad_input(h, text, expected):  # type: ignore[no-untyped-def]
+def test_diagnose_bad_input(h, text, expected):
     h.command(MANAGER, text, command="/diagnose")
     assert expected in h.fake.last_response_text()
     assert h.fake.calls_to("views.open") == []
 
 
-def test_expired_trigger_gives_a_clear_message(h):  # type: ignore[no-untyped-def]
+def test_expired_trigger_gives_a_clear_message(h):
     h.fake.fail_next("views.open", error="expired_trigger_id")
     h.command(MANAGER, f"<@{REP}>", command="/diagnose")
     assert "couldn't open the form (expired_trigger_id)" in h.fake.last_response_text()
@@ -144,7 +145,7 @@ def test_expired_trigger_gives_a_clear_message(h):  # type: ignore[no-untyped-de
 # --- the brief ---------------------------------------------------------------------------------
 
 
-def test_skill_pick_against_the_data_gets_pushback_and_data_first_opening(h, engine):  # type: ignore[no-untyped-def]
+def test_skill_pick_against_the_data_gets_pushback_and_data_first_opening(h, engine):
     r = diagnose(h)
     assert r.status == 200 and r.body == ""  # the modal closes
     (d,) = _rows(engine, Diagnosis)
@@ -173,7 +174,7 @@ def test_skill_pick_against_the_data_gets_pushback_and_data_first_opening(h, eng
     assert not any(c.args.get("channel") == "C0PUBLIC" for c in h.fake.calls)
 
 
-def test_skill_pick_that_fits_the_data_gets_no_pushback(h, engine):  # type: ignore[no-untyped-def]
+def test_skill_pick_that_fits_the_data_gets_no_pushback(h, engine):
     diagnose(h, rep=REP2, gap="closing")
     (d,) = _rows(engine, Diagnosis)
     assert d.pushback == []
@@ -182,7 +183,7 @@ def test_skill_pick_that_fits_the_data_gets_no_pushback(h, engine):  # type: ign
     assert "Drill to practise" in text
 
 
-def test_seat_fit_leads_to_a_seat_conversation_not_coaching(h):  # type: ignore[no-untyped-def]
+def test_seat_fit_leads_to_a_seat_conversation_not_coaching(h):
     diagnose(h, cause="seat_fit", gap=None)
     text = _dms_to(h.fake, MANAGER)[-1].text_dump()
     assert "This is not a coaching problem" in text and "Do not open a PIP" in text
@@ -192,7 +193,7 @@ def test_seat_fit_leads_to_a_seat_conversation_not_coaching(h):  # type: ignore[
     assert (buttons[0]["action_id"], buttons[0].get("style")) == ("brief_log_session", "primary")
 
 
-def test_environmental_drag_names_whom_to_escalate_to_and_is_marked(h, engine):  # type: ignore[no-untyped-def]
+def test_environmental_drag_names_whom_to_escalate_to_and_is_marked(h, engine):
     diagnose(h, cause="environmental_drag", gap=None, drag="lead_flow")
     (d,) = _rows(engine, Diagnosis)
     assert d.escalate is True and d.drag == "lead_flow"
@@ -200,7 +201,7 @@ def test_environmental_drag_names_whom_to_escalate_to_and_is_marked(h, engine): 
     assert "Escalate to" in text and "lead routing" in text and "marked for your weekly summary" in text
 
 
-def test_motivation_offers_a_pause_that_works(h, engine):  # type: ignore[no-untyped-def]
+def test_motivation_offers_a_pause_that_works(h, engine):
     diagnose(h, cause="motivation", gap=None)
     brief = _dms_to(h.fake, MANAGER)[-1]
     assert "patience" in brief.text_dump()
@@ -213,11 +214,11 @@ def test_motivation_offers_a_pause_that_works(h, engine):  # type: ignore[no-unt
     assert json.loads(bad.body)["errors"]["until"] == "Pick a date after today."
     h.submit(MANAGER, view, {"until": day("2026-12-01")})
     with Session(engine) as s:
-        assert queries.get_person(s, "T0TEAM", REP).nudges_paused_until == date(2026, 12, 1)
+        assert present(queries.get_person(s, "T0TEAM", REP)).nudges_paused_until == date(2026, 12, 1)
     assert "paused until 2026-12-01" in _dms_to(h.fake, MANAGER)[-1].text_dump()
 
 
-def test_validation_errors_are_field_level_and_store_nothing(h, engine):  # type: ignore[no-untyped-def]
+def test_validation_errors_are_field_level_and_store_nothing(h, engine):
     h.command(MANAGER, f"<@{REP}>", command="/diagnose")
     view = opened_view(h.fake)
     r = h.submit(
@@ -231,7 +232,7 @@ def test_validation_errors_are_field_level_and_store_nothing(h, engine):  # type
     assert _rows(engine, Diagnosis) == []
 
 
-def test_double_submit_stores_one_diagnosis_and_sends_one_brief(h, engine):  # type: ignore[no-untyped-def]
+def test_double_submit_stores_one_diagnosis_and_sends_one_brief(h, engine):
     h.command(MANAGER, f"<@{REP}>", command="/diagnose")
     view = opened_view(h.fake)
     values = {
@@ -246,7 +247,7 @@ def test_double_submit_stores_one_diagnosis_and_sends_one_brief(h, engine):  # t
     assert len(_dms_to(h.fake, MANAGER)) == 1
 
 
-def test_forged_submission_for_someone_elses_rep_is_refused(h, engine):  # type: ignore[no-untyped-def]
+def test_forged_submission_for_someone_elses_rep_is_refused(h, engine):
     h.command(MANAGER, f"<@{REP}>", command="/diagnose")
     view = opened_view(h.fake)
     h.submit(
@@ -258,7 +259,7 @@ def test_forged_submission_for_someone_elses_rep_is_refused(h, engine):  # type:
     assert "Only a rep's manager" in _dms_to(h.fake, OTHER_MANAGER)[-1].text_dump()
 
 
-def test_rep_without_profile_gets_generic_brief_and_can_get_one(h, engine):  # type: ignore[no-untyped-def]
+def test_rep_without_profile_gets_generic_brief_and_can_get_one(h, engine):
     h.command(ADMIN, f"assign <@{STRANGER}> <@{MANAGER}>")
     diagnose(h, rep=STRANGER)
     text = _dms_to(h.fake, MANAGER)[-1].text_dump()
@@ -298,7 +299,7 @@ def test_rep_without_profile_gets_generic_brief_and_can_get_one(h, engine):  # t
 # --- prescribe ---------------------------------------------------------------------------------
 
 
-def test_prescribe_creates_commitment_dms_rep_and_confirms_to_manager(h, engine):  # type: ignore[no-untyped-def]
+def test_prescribe_creates_commitment_dms_rep_and_confirms_to_manager(h, engine):
     diagnose(h)
     view = open_prescribe(h)
     assert view["callback_id"] == "prescribe" and "confirm" not in json.dumps(view["blocks"])
@@ -333,7 +334,7 @@ def test_prescribe_creates_commitment_dms_rep_and_confirms_to_manager(h, engine)
         ({"evidence": txt("")}, "evidence", "evidenced"),
     ],
 )
-def test_unmeasurable_commitments_are_rejected(h, engine, values, field, reason):  # type: ignore[no-untyped-def]
+def test_unmeasurable_commitments_are_rejected(h, engine, values, field, reason):
     diagnose(h)
     view = open_prescribe(h)
     r = h.submit(MANAGER, view, {**prescribe_values(), **values})
@@ -342,7 +343,7 @@ def test_unmeasurable_commitments_are_rejected(h, engine, values, field, reason)
     assert _rows(engine, Commitment) == [] and _dms_to(h.fake, REP) == []
 
 
-def test_replacing_an_active_commitment_needs_confirmation(h, engine):  # type: ignore[no-untyped-def]
+def test_replacing_an_active_commitment_needs_confirmation(h, engine):
     diagnose(h)
     h.submit(MANAGER, open_prescribe(h), prescribe_values())
     diagnose(h)
@@ -371,7 +372,7 @@ def test_replacing_an_active_commitment_needs_confirmation(h, engine):  # type: 
     assert "replaces the previous commitment" in _dms_to(h.fake, MANAGER)[-1].text_dump()
 
 
-def test_double_submitted_prescription_sends_one_dm(h, engine):  # type: ignore[no-untyped-def]
+def test_double_submitted_prescription_sends_one_dm(h, engine):
     diagnose(h)
     view = open_prescribe(h)
     h.submit(MANAGER, view, prescribe_values(), view_id="VTWICE")
@@ -379,7 +380,7 @@ def test_double_submitted_prescription_sends_one_dm(h, engine):  # type: ignore[
     assert len(_rows(engine, Commitment)) == 1 and len(_dms_to(h.fake, REP)) == 1
 
 
-def test_rep_who_cannot_receive_dms_leaves_no_commitment(h, engine):  # type: ignore[no-untyped-def]
+def test_rep_who_cannot_receive_dms_leaves_no_commitment(h, engine):
     diagnose(h)
     view = open_prescribe(h)
     h.fake.fail_next("chat.postMessage", error="messages_tab_disabled")
@@ -389,7 +390,7 @@ def test_rep_who_cannot_receive_dms_leaves_no_commitment(h, engine):  # type: ig
     assert "messages_tab_disabled" in _dms_to(h.fake, MANAGER)[-1].text_dump()
 
 
-def test_rep_who_left_the_workspace_gets_nothing(h, engine):  # type: ignore[no-untyped-def]
+def test_rep_who_left_the_workspace_gets_nothing(h, engine):
     diagnose(h)
     view = open_prescribe(h)
     h.fake.users[REP]["deleted"] = True
@@ -398,7 +399,7 @@ def test_rep_who_left_the_workspace_gets_nothing(h, engine):  # type: ignore[no-
     assert "has been deactivated" in _dms_to(h.fake, MANAGER)[-1].text_dump()
 
 
-def test_failed_prescribe_form_tells_the_manager(h):  # type: ignore[no-untyped-def]
+def test_failed_prescribe_form_tells_the_manager(h):
     diagnose(h)
     h.fake.fail_next("views.open", error="expired_trigger_id")
     brief = _dms_to(h.fake, MANAGER)[-1]
@@ -413,7 +414,7 @@ def test_failed_prescribe_form_tells_the_manager(h):  # type: ignore[no-untyped-
     assert "couldn't open the form (expired_trigger_id)" in h.fake.last_response_text()
 
 
-def test_other_manager_cannot_open_prescribe(h):  # type: ignore[no-untyped-def]
+def test_other_manager_cannot_open_prescribe(h):
     diagnose(h)
     opened = len(h.fake.calls_to("views.open"))
     brief = _dms_to(h.fake, MANAGER)[-1]
@@ -434,7 +435,7 @@ def test_other_manager_cannot_open_prescribe(h):  # type: ignore[no-untyped-def]
 # --- check-in buttons --------------------------------------------------------------------------
 
 
-def test_check_in_button_records_a_row_and_updates_progress(h, engine):  # type: ignore[no-untyped-def]
+def test_check_in_button_records_a_row_and_updates_progress(h, engine):
     diagnose(h)
     h.submit(MANAGER, open_prescribe(h), prescribe_values())
     (c,) = _rows(engine, Commitment)
@@ -454,7 +455,7 @@ def test_check_in_button_records_a_row_and_updates_progress(h, engine):  # type:
         assert s.exec(select(Person).where(Person.slack_user_id == REP)).one().id == c.person_id
 
 
-def test_brief_logs_a_coaching_session_for_the_rep(h, engine):  # type: ignore[no-untyped-def]
+def test_brief_logs_a_coaching_session_for_the_rep(h, engine):
     from storage.models import CoachingSession, SessionAttendee
 
     diagnose(h)
@@ -484,5 +485,5 @@ def test_brief_logs_a_coaching_session_for_the_rep(h, engine):  # type: ignore[n
     (attendee,) = _rows(engine, SessionAttendee)
     assert (session.kind, session.minutes, session.occurred_on) == ("role_play", 25, date(2026, 11, 12))
     with Session(engine) as s:
-        assert s.get(Person, attendee.person_id).slack_user_id == REP
+        assert present(s.get(Person, attendee.person_id)).slack_user_id == REP
     assert "Logged a 25-minute role-play" in _dms_to(h.fake, MANAGER)[-1].text_dump()

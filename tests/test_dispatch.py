@@ -19,23 +19,24 @@ from storage.models import Commitment, Person, ScheduledMessage
 from tests import seed
 from tests.conftest import MANAGER, REP, REP2, STANDARD_ROWS
 from tests.harness import BOT_TOKEN, opened_view
+from tests.rows import present
 from tests.slack_fake import sent_keys
 
 THU = date(2026, 11, 12)  # commitments start here: window Thu 12 .. Wed 18; weekly nudge Monday 16
 
 
 @pytest.fixture
-def roster(import_csv):  # type: ignore[no-untyped-def]
+def roster(import_csv):
     import_csv(*STANDARD_ROWS)
 
 
-def dispatch(cli, iso: str) -> str:  # type: ignore[no-untyped-def]
+def dispatch(cli, iso: str) -> str:
     code, out, err = cli("dispatch", "--now", iso)
     assert code == 0, err
     return out
 
 
-def _rows(engine):  # type: ignore[no-untyped-def]
+def _rows(engine):
     """The rep-facing outbox rows (managers' weekly summaries are tested in test_summary.py)."""
     with Session(engine) as s:
         return sorted(
@@ -43,12 +44,12 @@ def _rows(engine):  # type: ignore[no-untyped-def]
         )
 
 
-def _commitment(engine, cid: int) -> Commitment:  # type: ignore[no-untyped-def]
+def _commitment(engine, cid: int) -> Commitment:
     with Session(engine) as s:
-        return s.get(Commitment, cid)
+        return present(s.get(Commitment, cid))
 
 
-def _log(engine, cid: int, count: int) -> None:  # type: ignore[no-untyped-def]
+def _log(engine, cid: int, count: int) -> None:
     from bot.coaching import service as svc
     from storage.db import session_scope
 
@@ -59,7 +60,7 @@ def _log(engine, cid: int, count: int) -> None:  # type: ignore[no-untyped-def]
         assert result.ok, result.message
 
 
-def test_full_seven_day_cycle_each_message_once(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_full_seven_day_cycle_each_message_once(cli, slack, engine, playbook, roster):
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     fake = slack.fake
     assert "sent 0" in dispatch(cli, "2026-11-13T12:00:00+00:00")
@@ -100,7 +101,7 @@ def test_full_seven_day_cycle_each_message_once(cli, slack, engine, playbook, ro
     assert len(sent_keys(fake)) == 3
 
 
-def test_missed_commitment_counts_cycles(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_missed_commitment_counts_cycles(cli, slack, engine, playbook, roster):
     first = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU, key="a")
     dispatch(cli, "2026-11-19T15:00:00+00:00")
     assert (_commitment(engine, first).status, _commitment(engine, first).cycle_number) == ("missed", 1)
@@ -110,7 +111,7 @@ def test_missed_commitment_counts_cycles(cli, slack, engine, playbook, roster): 
     assert "Not met this time" in slack.fake.calls_to("chat.postMessage")[-1].text_dump()
 
 
-def test_reminder_skipped_when_already_logged_and_when_disabled(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_reminder_skipped_when_already_logged_and_when_disabled(cli, slack, engine, playbook, roster):
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     _log(engine, cid, 1)
     dispatch(cli, "2026-11-15T15:00:00+00:00")
@@ -119,7 +120,7 @@ def test_reminder_skipped_when_already_logged_and_when_disabled(cli, slack, engi
         ("reminder", "skipped", "not needed: already logged")
     ]
     with Session(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
         ws.reminders_enabled = False
         s.add(ws)
         s.commit()
@@ -128,11 +129,11 @@ def test_reminder_skipped_when_already_logged_and_when_disabled(cli, slack, engi
     assert sent_keys(slack.fake) == []
 
 
-def test_missed_while_down_is_sent_within_grace_and_skipped_after(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_missed_while_down_is_sent_within_grace_and_skipped_after(cli, slack, engine, playbook, roster):
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     seed.commitment(engine, playbook, seed.slack_user(REP2, tz="UTC"), MANAGER, THU)
     with Session(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
         ws.reminders_enabled = False
         s.add(ws)
         s.commit()
@@ -148,13 +149,13 @@ def test_missed_while_down_is_sent_within_grace_and_skipped_after(cli, slack, en
     assert f"T0TEAM:{REP}:nudge:2026-11-23" not in sent_keys(slack.fake)
 
 
-def test_dst_week_lands_at_local_hour_once(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_dst_week_lands_at_local_hour_once(cli, slack, engine, playbook, roster):
     ny = seed.slack_user(REP, tz="America/New_York")
     with Session(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
         ws.reminders_enabled = False
         s.add(ws)
-        person = queries.get_person(s, "T0TEAM", REP)
+        person = present(queries.get_person(s, "T0TEAM", REP))
         person.tz = "America/New_York"
         s.add(person)
         s.commit()
@@ -181,7 +182,7 @@ def test_dst_week_lands_at_local_hour_once(cli, slack, engine, playbook, roster)
         "Pacific/Chatham",
     ],
 )
-def test_weekly_occurrence_is_the_local_hour_in_every_zone(tz):  # type: ignore[no-untyped-def]
+def test_weekly_occurrence_is_the_local_hour_in_every_zone(tz):
     zone = zone_for(tz, "UTC")
     moment = datetime(2026, 3, 1, 0, 0, tzinfo=UTC)
     seen = set()
@@ -195,12 +196,12 @@ def test_weekly_occurrence_is_the_local_hour_in_every_zone(tz):  # type: ignore[
     assert len(seen) >= 39  # one occurrence per week, none skipped
 
 
-def test_restart_mid_send_resolves_without_duplicates(cli, slack, engine, playbook, roster, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_restart_mid_send_resolves_without_duplicates(cli, slack, engine, playbook, roster, database_url, tmp_path):
     """SIGKILL a dispatcher while Slack has accepted the message but before the bot records it."""
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU, key="a")
     seed.commitment(engine, playbook, seed.slack_user(REP2, tz="America/Chicago"), MANAGER, THU, key="b")
     with Session(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
         ws.reminders_enabled = False
         s.add(ws)
         s.commit()
@@ -233,7 +234,7 @@ def test_two_dispatchers_at_once_send_each_message_once(
     engine,
     playbook,
     roster,
-    database_url,  # type: ignore[no-untyped-def]
+    database_url,
     tmp_path,
 ):
     reps = [f"UBULK{i:03d}" for i in range(40)]
@@ -259,7 +260,7 @@ def test_two_dispatchers_at_once_send_each_message_once(
     print(f"\n[two dispatchers] messages sent {len(keys)}, unique {len(set(keys))}, duplicates 0, lost 0")
 
 
-def test_rate_limit_is_honoured_and_nothing_doubles(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_rate_limit_is_honoured_and_nothing_doubles(cli, slack, engine, playbook, roster):
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     slack.fake.fail_next("chat.postMessage", status=429, retry_after=1)
     started = time.monotonic()
@@ -270,7 +271,7 @@ def test_rate_limit_is_honoured_and_nothing_doubles(cli, slack, engine, playbook
     assert len(sent_keys(slack.fake)) == 1
 
 
-def test_unreachable_rep_is_marked_and_not_retried(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_unreachable_rep_is_marked_and_not_retried(cli, slack, engine, playbook, roster):
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     seed.commitment(engine, playbook, seed.slack_user(REP2, tz="America/Chicago"), MANAGER, THU)
     slack.fake.fail_next("chat.postMessage", error="account_inactive")
@@ -290,7 +291,7 @@ def test_unreachable_rep_is_marked_and_not_retried(cli, slack, engine, playbook,
     assert _commitment(engine, cid).status in ("missed", "met")  # closed all the same
 
 
-def test_transient_errors_retry_with_backoff_then_send(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_transient_errors_retry_with_backoff_then_send(cli, slack, engine, playbook, roster):
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     slack.fake.fail_next("chat.postMessage", error="internal_error")
     out = dispatch(cli, "2026-11-15T15:00:00+00:00")
@@ -302,7 +303,7 @@ def test_transient_errors_retry_with_backoff_then_send(cli, slack, engine, playb
     assert len(sent_keys(slack.fake)) == 1
 
 
-def test_pause_skips_nudges_extends_the_window_and_resume_restores(harness, cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_pause_skips_nudges_extends_the_window_and_resume_restores(harness, cli, slack, engine, playbook, roster):
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 18, 0, tzinfo=UTC)
     harness.command(REP, "pause 2026-11-20")
@@ -324,7 +325,7 @@ def test_pause_skips_nudges_extends_the_window_and_resume_restores(harness, cli,
     assert _commitment(engine, cid).status == "missed"
 
 
-def test_pause_permissions_and_bad_dates(harness, roster):  # type: ignore[no-untyped-def]
+def test_pause_permissions_and_bad_dates(harness, roster):
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 18, 0, tzinfo=UTC)
     harness.command(REP2, f"pause <@{REP}> 2026-11-20")
     assert "Only the rep, their manager or a Coachbot admin can pause" in harness.fake.last_response_text()
@@ -336,7 +337,7 @@ def test_pause_permissions_and_bad_dates(harness, roster):  # type: ignore[no-un
     assert f"<@{REP}>'s commitments are paused until 2026-11-20" in harness.fake.last_response_text()
 
 
-def test_workspace_schedule_settings(harness, engine, roster):  # type: ignore[no-untyped-def]
+def test_workspace_schedule_settings(harness, engine, roster):
     harness.command(MANAGER, "settings nudge friday 16:30")
     assert "Only Coachbot admins" in harness.fake.last_response_text()
     from tests.conftest import ADMIN
@@ -347,16 +348,16 @@ def test_workspace_schedule_settings(harness, engine, roster):  # type: ignore[n
     harness.command(ADMIN, "settings nudge someday 25:00")
     assert "weekday and a 24-hour time" in harness.fake.last_response_text()
     with Session(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
     assert (ws.nudge_weekday, ws.nudge_hour, ws.nudge_minute, ws.reminders_enabled) == (4, 16, 30, False)
 
 
-def test_dispatch_rejects_a_bad_now(cli):  # type: ignore[no-untyped-def]
+def test_dispatch_rejects_a_bad_now(cli):
     code, _, err = cli("dispatch", "--now", "next tuesday")
     assert code == 2 and "is not an ISO-8601 time" in err
 
 
-def test_uninstalled_workspace_gets_nothing_until_it_is_used_again(harness, cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_uninstalled_workspace_gets_nothing_until_it_is_used_again(harness, cli, slack, engine, playbook, roster):
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     harness.command(REP, "help")  # the workspace is known active in this process
     harness.event({"type": "app_uninstalled"}, event_id="EvGone")
@@ -364,15 +365,15 @@ def test_uninstalled_workspace_gets_nothing_until_it_is_used_again(harness, cli,
     assert sent_keys(slack.fake) == [] and _rows(engine) == []
     harness.event({"type": "app_home_opened", "user": REP, "tab": "home"}, event_id="EvLate")  # a late retry
     with Session(engine) as s:
-        assert queries.get_workspace(s, "T0TEAM").active is False
+        assert present(queries.get_workspace(s, "T0TEAM")).active is False
     harness.command(REP, "help")  # reinstalled: a real command arrives
     with Session(engine) as s:
-        assert queries.get_workspace(s, "T0TEAM").active is True
+        assert present(queries.get_workspace(s, "T0TEAM")).active is True
     dispatch(cli, "2026-11-16T15:05:00+00:00")
     assert sent_keys(slack.fake) == [f"T0TEAM:{REP}:nudge:2026-11-16"]
 
 
-def test_nudge_buttons_work(harness, cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_nudge_buttons_work(harness, cli, slack, engine, playbook, roster):
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     dispatch(cli, "2026-11-16T15:00:00+00:00")
     harness.ctx.clock = lambda: datetime(2026, 11, 16, 16, 0, tzinfo=UTC)
@@ -398,10 +399,10 @@ def test_nudge_buttons_work(harness, cli, slack, engine, playbook, roster):  # t
     harness.action(REP, "reflection_open", str(cid))
     view = opened_view(slack.fake)
     harness.submit(REP, view, {"note": txt("Waiting to pitch made the calls longer and better.")})
-    assert _commitment(engine, cid).reflection.startswith("Waiting to pitch")
+    assert present(_commitment(engine, cid).reflection).startswith("Waiting to pitch")
 
 
-def test_checkin_asks_which_commitment_when_there_are_several(harness, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_checkin_asks_which_commitment_when_there_are_several(harness, engine, playbook, roster):
     a = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU, gap="discovery", key="a")
     b = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU, gap="closing", key="b")
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 18, 0, tzinfo=UTC)

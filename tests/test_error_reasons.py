@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from bot.errors import describe_error, is_lock_error
 
 
-def test_a_real_lock_error_is_described_by_its_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_lock_error_is_described_by_its_reason(tmp_path) -> None:
     path = tmp_path / "locked.db"
     with closing(sqlite3.connect(path, isolation_level=None)) as holder:
         holder.execute("CREATE TABLE note (body TEXT)")
@@ -28,7 +28,7 @@ def test_a_real_lock_error_is_described_by_its_reason(tmp_path) -> None:  # type
     assert "cried" not in described and "INSERT" not in described
 
 
-def test_an_integrity_error_names_the_constraint_not_the_values(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_integrity_error_names_the_constraint_not_the_values(tmp_path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'u.db'}")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE k (v TEXT UNIQUE)"))

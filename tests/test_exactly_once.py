@@ -24,29 +24,29 @@ NUDGE = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # Monday 09:00 in Chicago, bo
 
 
 @pytest.fixture
-def roster(import_csv):  # type: ignore[no-untyped-def]
+def roster(import_csv):
     from tests.conftest import STANDARD_ROWS
 
     import_csv(*STANDARD_ROWS)
 
 
-def dispatch(cli, moment: datetime) -> str:  # type: ignore[no-untyped-def]
+def dispatch(cli, moment: datetime) -> str:
     code, out, err = cli("dispatch", "--now", moment.isoformat())
     assert code == 0, err
     return out
 
 
-def _nudges(engine) -> list[ScheduledMessage]:  # type: ignore[no-untyped-def]
+def _nudges(engine) -> list[ScheduledMessage]:
     with Session(engine) as s:
         rows = s.exec(select(ScheduledMessage).where(ScheduledMessage.kind == "nudge")).all()
         return sorted(rows, key=lambda r: r.rep_user_id)
 
 
-def _posts(fake) -> list[str]:  # type: ignore[no-untyped-def]
+def _posts(fake) -> list[str]:
     return [k for k in sent_keys(fake) if ":nudge:" in k]
 
 
-def _two_reps(engine, playbook) -> None:  # type: ignore[no-untyped-def]
+def _two_reps(engine, playbook) -> None:
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU, key="a")
     seed.commitment(engine, playbook, seed.slack_user(REP2), MANAGER, THU, key="b")
 
@@ -61,7 +61,7 @@ HISTORY_FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(HISTORY_FAULTS))
-def test_a_failed_history_lookup_stays_unknown_and_never_resends(  # type: ignore[no-untyped-def]
+def test_a_failed_history_lookup_stays_unknown_and_never_resends(
     cli, slack, engine, playbook, roster, monkeypatch, fault
 ):
     monkeypatch.setenv("COACHBOT_SLACK_TIMEOUT", "1")
@@ -92,7 +92,7 @@ def test_a_failed_history_lookup_stays_unknown_and_never_resends(  # type: ignor
     FAULT_REPORT.append(f"history lookup fails ({fault}): posts 2, resent 0, resolved 2 of 2 on a later pass")
 
 
-def test_after_the_grace_window_an_unverifiable_row_is_recorded_not_resent(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_after_the_grace_window_an_unverifiable_row_is_recorded_not_resent(cli, slack, engine, playbook, roster):
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     fake = slack.fake
     fake.lose_answer("chat.postMessage", status=0)  # posted, then the connection dropped
@@ -108,7 +108,7 @@ def test_after_the_grace_window_an_unverifiable_row_is_recorded_not_resent(cli, 
     assert row.status == "unverified" and len(_posts(fake)) == 1
 
 
-def test_a_lost_answer_whose_message_is_absent_is_sent_once_more(cli, slack, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_a_lost_answer_whose_message_is_absent_is_sent_once_more(cli, slack, engine, playbook, roster):
     seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     fake = slack.fake
     fake.fail_next("chat.postMessage", status=502)  # refused before posting, but a 5xx: unknown to us
@@ -120,20 +120,20 @@ def test_a_lost_answer_whose_message_is_absent_is_sent_once_more(cli, slack, eng
     assert row.status == "sent" and len(_posts(fake)) == 1
 
 
-def _diagnose(h) -> None:  # type: ignore[no-untyped-def]
+def _diagnose(h) -> None:
     h.command(MANAGER, f"<@{REP}> noticed early pitching", command="/diagnose")
     view = opened_view(h.fake)
     values = {"cause": sel("coaching_gap", "radio_buttons"), "gap": sel("discovery"), "drag": sel(None)}
     assert h.submit(MANAGER, view, {**values, "evidence": txt(EVIDENCE)}).status == 200
 
 
-def _dm_texts(fake, channel: str) -> list[str]:  # type: ignore[no-untyped-def]
+def _dm_texts(fake, channel: str) -> list[str]:
     with fake.lock:
         return [str(m.get("text")) for m in fake.history.get(channel, [])]
 
 
 @pytest.mark.parametrize("lost", [500, 0], ids=["5xx after posting", "reset after posting"])
-def test_direct_dms_whose_answer_is_lost_arrive_once(harness, engine, roster, lost):  # type: ignore[no-untyped-def]
+def test_direct_dms_whose_answer_is_lost_arrive_once(harness, engine, roster, lost):
     fake = harness.fake
     fake.lose_answer("chat.postMessage", status=lost)  # the brief
     _diagnose(harness)
@@ -151,7 +151,7 @@ def test_direct_dms_whose_answer_is_lost_arrive_once(harness, engine, roster, lo
     assert any("Sent to" in t for t in _dm_texts(fake, f"D{MANAGER}"))
 
 
-def test_a_commitment_dm_that_cannot_be_verified_is_not_resent(harness, engine, roster):  # type: ignore[no-untyped-def]
+def test_a_commitment_dm_that_cannot_be_verified_is_not_resent(harness, engine, roster):
     fake = harness.fake
     _diagnose(harness)
     with Session(engine) as s:
@@ -167,7 +167,7 @@ def test_a_commitment_dm_that_cannot_be_verified_is_not_resent(harness, engine, 
     assert any("did not confirm" in t for t in _dm_texts(fake, f"D{MANAGER}"))
 
 
-def test_a_refused_commitment_dm_leaves_nothing_behind(harness, engine, roster):  # type: ignore[no-untyped-def]
+def test_a_refused_commitment_dm_leaves_nothing_behind(harness, engine, roster):
     fake = harness.fake
     _diagnose(harness)
     with Session(engine) as s:
@@ -181,7 +181,7 @@ def test_a_refused_commitment_dm_leaves_nothing_behind(harness, engine, roster):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_check_ins_during_a_slow_recovery_are_acknowledged_and_stored(harness, engine, playbook, roster):  # type: ignore[no-untyped-def]
+def test_check_ins_during_a_slow_recovery_are_acknowledged_and_stored(harness, engine, playbook, roster):
     """On SQLite a transaction holds the write lock: recovery must not hold one while Slack is slow."""
     today = datetime.now(UTC).date()
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, today - timedelta(days=1), window=10)
@@ -206,7 +206,12 @@ def test_check_ins_during_a_slow_recovery_are_acknowledged_and_stored(harness, e
     harness.fake.delays["conversations.history"] = 0.2  # about 6 s of lookups in one pass
     dispatcher = Dispatcher(harness.ctx, make_dispatch_client(harness.settings))
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (dispatcher.run_pass(now), done.set()))
+
+    def run_pass() -> None:
+        dispatcher.run_pass(now)
+        done.set()
+
+    thread = threading.Thread(target=run_pass)
     thread.start()
     timings: list[float] = []
     during = 0  # clicks that began and were answered and stored while the pass was still running

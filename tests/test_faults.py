@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from storage import queries
 from storage.db import session_scope
@@ -21,10 +21,11 @@ from storage.models import CheckIn, Commitment, Diagnosis, ManagerRequest, Perso
 from tests import seed
 from tests.conftest import FAULT_REPORT, HEADER, MANAGER, REP, STANDARD_ROWS, STRANGER
 from tests.processes import BotProcess, action_body, command_body
+from tests.rows import present
 from tests.slack_fake import sent_keys
 
 
-def _due_now(engine, playbook, slack, n: int, prefix: str) -> tuple[list[str], str]:  # type: ignore[no-untyped-def]
+def _due_now(engine, playbook, slack, n: int, prefix: str) -> tuple[list[str], str]:
     """n reps whose weekly nudge is due right now (wall clock), in UTC; summaries far in the past.
     Returns the reps and the nudge's period (its local date)."""
     now = datetime.now(UTC)
@@ -45,14 +46,14 @@ def _due_now(engine, playbook, slack, n: int, prefix: str) -> tuple[list[str], s
     return reps, due.date().isoformat()
 
 
-def _wait(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.05)
 
 
-def _nudge_keys(fake) -> list[str]:  # type: ignore[no-untyped-def]
+def _nudge_keys(fake) -> list[str]:
     return [k for k in sent_keys(fake) if ":nudge:" in k]
 
 
@@ -60,7 +61,7 @@ def test_bot_killed_mid_pass_then_restarted_delivers_each_message_once(
     slack,
     engine,
     playbook,
-    database_url,  # type: ignore[no-untyped-def]
+    database_url,
     tmp_path,
 ):
     reps, period = _due_now(engine, playbook, slack, 30, "UKILL")
@@ -86,7 +87,7 @@ def test_bot_killed_mid_pass_then_restarted_delivers_each_message_once(
     assert set(keys) == {f"T0TEAM:{r}:nudge:{period}" for r in reps}
 
 
-def test_two_bots_on_one_database(slack, engine, playbook, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_two_bots_on_one_database(slack, engine, playbook, database_url, tmp_path):
     reps, _ = _due_now(engine, playbook, slack, 20, "UTWO")
     slack.fake.delays["chat.postMessage"] = 0.01
     bots = [BotProcess(slack.api_url, database_url, tmp_path), BotProcess(slack.api_url, database_url, tmp_path)]
@@ -104,12 +105,12 @@ def test_two_bots_on_one_database(slack, engine, playbook, database_url, tmp_pat
         with Session(engine) as s:
             commitments = {
                 p.slack_user_id: c.id
-                for c, p in s.exec(select(Commitment, Person).join(Person, Person.id == Commitment.person_id))
+                for c, p in s.exec(select(Commitment, Person).join(Person, col(Person.id) == Commitment.person_id))
             }
         jobs = [(bots[i % 2], rep, commitments[rep]) for i, rep in enumerate(reps * 2)]
         statuses: list[int] = []
 
-        def click(job) -> None:  # type: ignore[no-untyped-def]
+        def click(job) -> None:
             bot, rep, cid = job
             statuses.append(bot.post(action_body(rep, "checkin_log", str(cid), slack.response_url(f"ci-{rep}")))[0])
 
@@ -141,7 +142,7 @@ def test_slack_failing_in_bursts_delays_but_never_loses_or_doubles(
     slack,
     engine,
     playbook,
-    import_csv,  # type: ignore[no-untyped-def]
+    import_csv,
     monkeypatch,
 ):
     import_csv(*STANDARD_ROWS)
@@ -152,7 +153,7 @@ def test_slack_failing_in_bursts_delays_but_never_loses_or_doubles(
         slack.fake.add_user(rep, rep.title(), tz="UTC")
         seed.commitment(engine, playbook, seed.slack_user(rep, tz="UTC"), MANAGER, date(2026, 11, 12))
     with session_scope(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
         ws.reminders_enabled = False
         s.add(ws)
     fake = slack.fake
@@ -180,7 +181,7 @@ def test_slack_failing_in_bursts_delays_but_never_loses_or_doubles(
     assert sorted(r.status for r in rows) == ["sent"] * 12
 
 
-def test_handlers_acknowledge_in_time_while_slack_is_slow(slack, engine, database_url, tmp_path, import_csv):  # type: ignore[no-untyped-def]
+def test_handlers_acknowledge_in_time_while_slack_is_slow(slack, engine, database_url, tmp_path, import_csv):
     import_csv(*STANDARD_ROWS)
     bot = BotProcess(slack.api_url, database_url, tmp_path).start()
     try:
@@ -195,7 +196,7 @@ def test_handlers_acknowledge_in_time_while_slack_is_slow(slack, engine, databas
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-def test_bot_recovers_after_postgresql_restarts(slack, engine, database_url, tmp_path, import_csv, pg_server):  # type: ignore[no-untyped-def]
+def test_bot_recovers_after_postgresql_restarts(slack, engine, database_url, tmp_path, import_csv, pg_server):
     import_csv(*STANDARD_ROWS)
     bot = BotProcess(slack.api_url, database_url, tmp_path).start()
     try:
@@ -219,14 +220,14 @@ FUZZ = {"slash commands": 0, "interactive payloads": 0, "import files": 0}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _report_fuzzing():  # type: ignore[no-untyped-def]
+def _report_fuzzing():
     yield
     if any(FUZZ.values()):
         tried = ", ".join(f"{name} {n}" for name, n in FUZZ.items())
         FAULT_REPORT.append(f"fuzzing cases tried: {tried}; HTTP 500s 0, tracebacks 0, partial writes 0")
 
 
-def _snapshot(engine) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
+def _snapshot(engine) -> tuple[int, ...]:
     with Session(engine) as s:
         return tuple(
             int(s.exec(select(func.count()).select_from(m)).one())
@@ -277,7 +278,7 @@ TEXT = st.one_of(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT, command=st.sampled_from(["/coach", "/diagnose", "/checkin"]))
-def test_fuzz_slash_commands(harness, engine, text, command):  # type: ignore[no-untyped-def]
+def test_fuzz_slash_commands(harness, engine, text, command):
     before = _snapshot(engine)
     harness.fake.reset_calls()
     r = harness.command(STRANGER, text, command=command)
@@ -338,7 +339,7 @@ def test_fuzz_slash_commands(harness, engine, text, command):  # type: ignore[no
         max_size=5,
     ),
 )
-def test_fuzz_interactive_payloads(harness, engine, action_id, value, callback, metadata, state):  # type: ignore[no-untyped-def]
+def test_fuzz_interactive_payloads(harness, engine, action_id, value, callback, metadata, state):
     before = _snapshot(engine)
     r = harness.action(STRANGER, action_id, value)
     assert r.status == 200
@@ -391,7 +392,7 @@ def test_fuzz_interactive_payloads(harness, engine, action_id, value, callback, 
         max_size=4,
     )
 )
-def test_fuzz_import_files_are_all_or_nothing(cli, engine, tmp_path, rows):  # type: ignore[no-untyped-def]
+def test_fuzz_import_files_are_all_or_nothing(cli, engine, tmp_path, rows):
     import csv
     import io
 

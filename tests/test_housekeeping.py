@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from storage.models import Commitment, ProcessedDelivery, ScheduledMessage
 from tests import seed
 from tests.conftest import MANAGER, REP, REP2, STANDARD_ROWS
+from tests.rows import present
 
 NOW = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)
 
@@ -28,13 +29,13 @@ def _row(period: str, status: str, age_days: int, commitment_id: int | None, kin
     )
 
 
-def test_a_pass_prunes_only_what_has_outlived_its_retention(cli, engine, playbook, import_csv):  # type: ignore[no-untyped-def]
+def test_a_pass_prunes_only_what_has_outlived_its_retention(cli, engine, playbook, import_csv):
     import_csv(*STANDARD_ROWS)
     active = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, date(2026, 11, 12), key="a")
     closed = seed.commitment(engine, playbook, seed.slack_user(REP2), MANAGER, date(2026, 7, 1), key="b")
     wall = datetime.now(UTC)
     with Session(engine) as s:
-        c = s.get(Commitment, closed)
+        c = present(s.get(Commitment, closed))
         c.status = "met"
         s.add(c)
         s.add(_row("old-closed", "sent", 100, closed))  # goes

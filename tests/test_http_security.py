@@ -12,9 +12,10 @@ from storage import queries
 from storage.models import ManagerRequest, ProcessedDelivery, Workspace
 from tests.conftest import MANAGER, OTHER_MANAGER, REP, STANDARD_ROWS
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
+from tests.rows import present
 
 
-def _request_rows(engine) -> int:  # type: ignore[no-untyped-def]
+def _request_rows(engine) -> int:
     with Session(engine) as s:
         return len(s.exec(select(ManagerRequest)).all())
 
@@ -23,7 +24,7 @@ def _request_rows(engine) -> int:  # type: ignore[no-untyped-def]
     "tamper",
     ["wrong_secret", "stale", "body_changed", "no_signature"],
 )
-def test_bad_signatures_get_401_and_change_nothing(harness, engine, import_csv, tamper):  # type: ignore[no-untyped-def]
+def test_bad_signatures_get_401_and_change_nothing(harness, engine, import_csv, tamper):
     import_csv(*STANDARD_ROWS)
     body = harness.command_body(OTHER_MANAGER, f"request <@{REP}>")
     kwargs: dict = {}
@@ -50,32 +51,32 @@ def test_bad_signatures_get_401_and_change_nothing(harness, engine, import_csv, 
     assert _request_rows(engine) == 0
 
 
-def test_a_four_minute_old_signature_is_still_accepted(harness):  # type: ignore[no-untyped-def]
+def test_a_four_minute_old_signature_is_still_accepted(harness):
     r = harness.post(
         harness.command_body(REP, "help"), "application/x-www-form-urlencoded", timestamp=int(time.time()) - 4 * 60
     )
     assert r.status == 200 and harness.fake.responses()
 
 
-def test_healthz_and_unknown_paths(harness):  # type: ignore[no-untyped-def]
+def test_healthz_and_unknown_paths(harness):
     r = harness.get("/healthz")
     assert r.status == 200 and '"ok": true' in r.body
     assert harness.get("/nope").status == 404
     assert harness.get("/slack/events").status == 405
 
 
-def test_oversized_body_is_refused_before_parsing(harness):  # type: ignore[no-untyped-def]
+def test_oversized_body_is_refused_before_parsing(harness):
     r = harness.post(b"x" * (1024 * 1024 + 10), "application/x-www-form-urlencoded")
     assert r.status == 413 and harness.fake.calls == []
 
 
-def test_malformed_payload_is_not_a_500(harness):  # type: ignore[no-untyped-def]
+def test_malformed_payload_is_not_a_500(harness):
     r = harness.post(b"payload=%7Bnot-json", "application/x-www-form-urlencoded")
     assert r.status == 400 and "malformed_body" in r.body
     assert harness.fake.calls == []
 
 
-def test_uninstall_marks_workspace_inactive_once_even_when_redelivered(harness, engine, import_csv):  # type: ignore[no-untyped-def]
+def test_uninstall_marks_workspace_inactive_once_even_when_redelivered(harness, engine, import_csv):
     import_csv(*STANDARD_ROWS)
     assert harness.event({"type": "app_uninstalled"}, event_id="EvU1").status == 200
     with Session(engine) as s:
@@ -85,18 +86,18 @@ def test_uninstall_marks_workspace_inactive_once_even_when_redelivered(harness, 
     r = harness.event({"type": "app_uninstalled"}, event_id="EvU1", retry=1)
     assert r.status == 200  # acknowledged like the first; handled once (after the acknowledgement)
     with Session(engine) as s:
-        assert queries.get_workspace(s, "T0TEAM").uninstalled_at == first
+        assert present(queries.get_workspace(s, "T0TEAM")).uninstalled_at == first
         assert len(s.exec(select(ProcessedDelivery)).all()) == 1
 
 
-def test_tokens_revoked_marks_workspace_inactive(harness, engine, import_csv):  # type: ignore[no-untyped-def]
+def test_tokens_revoked_marks_workspace_inactive(harness, engine, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.event({"type": "tokens_revoked", "tokens": {"bot": ["UBOT"]}}, event_id="EvT1")
     with Session(engine) as s:
         assert s.exec(select(Workspace)).one().active is False
 
 
-def test_rate_limited_call_is_retried_after_retry_after(harness, import_csv):  # type: ignore[no-untyped-def]
+def test_rate_limited_call_is_retried_after_retry_after(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.fake.fail_next("users.info", status=429, retry_after=1)
     started = time.monotonic()
@@ -107,14 +108,14 @@ def test_rate_limited_call_is_retried_after_retry_after(harness, import_csv):  #
     assert "Wiring card: Riley" in harness.fake.responses()[-1].text_dump()
 
 
-def test_server_errors_are_retried(harness, import_csv):  # type: ignore[no-untyped-def]
+def test_server_errors_are_retried(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.fake.fail_next("users.info", status=503, times=1)
     harness.command(MANAGER, f"profile <@{REP}>")
     assert "Wiring card: Riley" in harness.fake.responses()[-1].text_dump()
 
 
-def test_unexpected_slack_error_gives_polite_answer_not_a_trace(harness, import_csv):  # type: ignore[no-untyped-def]
+def test_unexpected_slack_error_gives_polite_answer_not_a_trace(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.fake.fail_next("users.info", error="internal_error")
     harness.command(MANAGER, f"profile <@{REP}>")
@@ -122,7 +123,7 @@ def test_unexpected_slack_error_gives_polite_answer_not_a_trace(harness, import_
     assert "something went wrong on my side" in text and "Traceback" not in text
 
 
-def test_one_log_line_per_request_without_secrets_or_scores(harness, import_csv):  # type: ignore[no-untyped-def]
+def test_one_log_line_per_request_without_secrets_or_scores(harness, import_csv):
     import io
 
     from bot.logging_setup import configure_logging
@@ -151,16 +152,16 @@ def test_one_log_line_per_request_without_secrets_or_scores(harness, import_csv)
     assert "Traceback" in text  # errors carry their (scrubbed) stack trace: frames, never messages
 
 
-def test_user_change_keeps_time_zone_and_deactivation_current(harness, engine, import_csv):  # type: ignore[no-untyped-def]
+def test_user_change_keeps_time_zone_and_deactivation_current(harness, engine, import_csv):
     import_csv(*STANDARD_ROWS)
     user = {**harness.fake.users[REP], "tz": "Asia/Tokyo"}
     harness.event({"type": "user_change", "user": user}, event_id="EvTz")
     with Session(engine) as s:
-        person = queries.get_person(s, "T0TEAM", REP)
+        person = present(queries.get_person(s, "T0TEAM", REP))
         assert (person.tz, person.active) == ("Asia/Tokyo", True)
     harness.event({"type": "user_change", "user": {**user, "deleted": True}}, event_id="EvGone2")
     with Session(engine) as s:
-        assert queries.get_person(s, "T0TEAM", REP).active is False
+        assert present(queries.get_person(s, "T0TEAM", REP)).active is False
     harness.event(
         {"type": "user_change", "user": {**harness.fake.users[STRANGER_ID], "tz": "UTC"}}, event_id="EvStranger"
     )

@@ -9,7 +9,7 @@ from storage.db import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
 
 
-def test_upgrade_from_first_migration_keeps_rows(blank_database_url):  # type: ignore[no-untyped-def]
+def test_upgrade_from_first_migration_keeps_rows(blank_database_url):
     engine = make_engine(blank_database_url)
     upgrade(engine, "0001")
     assert current_revision(engine) == "0001"
@@ -47,7 +47,7 @@ def test_upgrade_from_first_migration_keeps_rows(blank_database_url):  # type: i
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_cli_migrate(cli, blank_database_url, monkeypatch):  # type: ignore[no-untyped-def]
+def test_cli_migrate(cli, blank_database_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", blank_database_url)
     code, out, _ = cli("migrate")
     assert code == 0 and f"revision {head_revision()}" in out and "was empty" in out
@@ -55,7 +55,7 @@ def test_cli_migrate(cli, blank_database_url, monkeypatch):  # type: ignore[no-u
     assert code == 0 and "was" not in out
 
 
-def test_sqlite_pragmas(tmp_path):  # type: ignore[no-untyped-def]
+def test_sqlite_pragmas(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -13,36 +13,37 @@ from storage.models import CheckIn, CoachingSession, Commitment, ManagerSetting,
 from tests import seed
 from tests.conftest import MANAGER, REP, REP2, STANDARD_ROWS
 from tests.harness import day, multi, num, opened_view, sel, txt
+from tests.rows import present
 
 NOW = datetime(2026, 11, 17, 15, 0, tzinfo=UTC)  # a Tuesday, inside a window that started Monday
 FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-def h(harness, import_csv, engine, playbook):  # type: ignore[no-untyped-def]
+def h(harness, import_csv, engine, playbook):
     import_csv(*STANDARD_ROWS)
     harness.ctx.clock = lambda: NOW
     harness.cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, date(2026, 11, 16))
     return harness
 
 
-def _count(engine, model) -> int:  # type: ignore[no-untyped-def]
+def _count(engine, model) -> int:
     with Session(engine) as s:
         return int(s.exec(select(func.count()).select_from(model)).one())
 
 
-def _texts(fake) -> list[str]:  # type: ignore[no-untyped-def]
+def _texts(fake) -> list[str]:
     return [r.text_dump() for r in fake.responses()]
 
 
-def _twice(h, body: bytes, retry: bool) -> None:  # type: ignore[no-untyped-def]
+def _twice(h, body: bytes, retry: bool) -> None:
     assert h.post(body, FORM).status == 200
     headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"} if retry else None
     assert h.post(body, FORM, headers=headers).status == 200
 
 
 @pytest.mark.parametrize("retry", [False, True], ids=["replayed", "slack retry"])
-def test_a_repeated_check_in_click_is_stored_and_answered_once(h, engine, retry):  # type: ignore[no-untyped-def]
+def test_a_repeated_check_in_click_is_stored_and_answered_once(h, engine, retry):
     _twice(h, h.action_body(REP, "checkin_log", str(h.cid)), retry)
     assert _count(engine, CheckIn) == 1
     texts = _texts(h.fake)
@@ -50,7 +51,7 @@ def test_a_repeated_check_in_click_is_stored_and_answered_once(h, engine, retry)
     assert sum("handled it once" in t for t in texts) == 1
 
 
-def test_a_repeated_slash_command_is_stored_once(h, engine):  # type: ignore[no-untyped-def]
+def test_a_repeated_slash_command_is_stored_once(h, engine):
     _twice(h, h.command_body(REP, "2 two calls with no early pitch", "/checkin"), retry=False)
     _twice(h, h.command_body(MANAGER, f"log 30 1:1 <@{REP}>"), retry=True)
     with Session(engine) as s:
@@ -60,12 +61,12 @@ def test_a_repeated_slash_command_is_stored_once(h, engine):  # type: ignore[no-
     assert sum("Logged 2" in t for t in texts) == 1 and sum("Logged a 30-minute" in t for t in texts) == 1
 
 
-def _form_twice(h, user: str, values: dict, view_id: str) -> None:  # type: ignore[no-untyped-def]
+def _form_twice(h, user: str, values: dict, view_id: str) -> None:
     body = h.submit_body(user, opened_view(h.fake), values, view_id=view_id)
     _twice(h, body, retry=False)
 
 
-def test_repeated_forms_are_stored_once(h, engine):  # type: ignore[no-untyped-def]
+def test_repeated_forms_are_stored_once(h, engine):
     fake = h.fake
     h.action(REP, "checkin_note_open", str(h.cid))
     _form_twice(h, REP, {"count": num("2"), "note": txt("Two calls, no pitch before minute 12")}, "VNOTE")
@@ -98,7 +99,7 @@ def test_repeated_forms_are_stored_once(h, engine):  # type: ignore[no-untyped-d
     assert sum("is blocked on" in c.text_dump() for c in to_manager) == 1
 
 
-def test_manager_of_another_workspace_cannot_coach_here(h, engine):  # type: ignore[no-untyped-def]
+def test_manager_of_another_workspace_cannot_coach_here(h, engine):
     """The roster says MANAGER coaches REP; once MANAGER's own team is another org, that counts for nothing."""
     h.fake.users[MANAGER]["team_id"] = "T0OTHER"
     h.command(MANAGER, f"<@{REP}> noticed early pitching", command="/diagnose")
@@ -110,14 +111,14 @@ def test_manager_of_another_workspace_cannot_coach_here(h, engine):  # type: ign
     assert _count(engine, CoachingSession) == 0
 
 
-def test_a_rep_of_another_workspace_cannot_check_in_here(h, engine):  # type: ignore[no-untyped-def]
+def test_a_rep_of_another_workspace_cannot_check_in_here(h, engine):
     h.fake.users[REP]["team_id"] = "T0OTHER"
     h.command(REP, "1", command="/checkin")
     h.action(REP, "checkin_log", str(h.cid), extra={"user": {"id": REP, "team_id": "T0OTHER"}})
     assert _count(engine, CheckIn) == 0
 
 
-def test_summary_never_goes_to_a_direct_message(h, engine):  # type: ignore[no-untyped-def]
+def test_summary_never_goes_to_a_direct_message(h, engine):
     fake = h.fake
     fake.channels[f"D{REP}"] = {"id": f"D{REP}", "is_im": True, "is_private": True, "is_member": True}
     h.command(MANAGER, f"settings channel <#D{REP}>")
@@ -138,7 +139,7 @@ def test_summary_never_goes_to_a_direct_message(h, engine):  # type: ignore[no-u
     assert posted and {c.args["channel"] for c in posted} == {f"D{MANAGER}"}
 
 
-def test_on_demand_summary_falls_back_to_a_dm_and_says_why(h, engine):  # type: ignore[no-untyped-def]
+def test_on_demand_summary_falls_back_to_a_dm_and_says_why(h, engine):
     fake = h.fake
     fake.add_channel("G0COACH", "coaching", private=True, member=True)
     h.command(MANAGER, "settings channel <#G0COACH|coaching>")
@@ -154,21 +155,21 @@ def test_on_demand_summary_falls_back_to_a_dm_and_says_why(h, engine):  # type: 
     assert not [c for c in posts if c.args["channel"] == "G0COACH"]  # checked before posting, not after
 
 
-def test_resume_gives_back_the_days_not_used(h, engine):  # type: ignore[no-untyped-def]
+def test_resume_gives_back_the_days_not_used(h, engine):
     with Session(engine) as s:
-        before = s.get(Commitment, h.cid)
+        before = present(s.get(Commitment, h.cid))
     h.command(REP, "pause 2027-01-27")
     h.ctx.clock = lambda: NOW + timedelta(days=14)  # resumed two weeks later
     h.command(REP, "resume")
     with Session(engine) as s:
-        after = s.get(Commitment, h.cid)
-        person = queries.get_person(s, "T0TEAM", REP)
+        after = present(s.get(Commitment, h.cid))
+        person = present(queries.get_person(s, "T0TEAM", REP))
     assert person.nudges_paused_until is None
     assert (after.ends_on - before.ends_on).days == 14 and after.window_days == before.window_days + 14
     assert "back on" in h.fake.last_response_text()
 
 
-def test_pausing_someone_elses_rep_is_refused_in_words_about_pausing(h):  # type: ignore[no-untyped-def]
+def test_pausing_someone_elses_rep_is_refused_in_words_about_pausing(h):
     h.command(REP2, f"pause <@{REP}> 2026-12-01")
     text = h.fake.last_response_text()
     assert "pause" in text and "diagnose" not in text

@@ -5,58 +5,59 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage import queries
 from storage.models import Person, Seat, WiringProfile
 from tests.conftest import ADMIN, HEADER, MANAGER, OTHER_MANAGER, REP, REP2, STANDARD_ROWS, STRANGER
+from tests.rows import id_of, present
 
 
-def _counts(engine) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+def _counts(engine) -> tuple[int, int, int]:
     with Session(engine) as s:
         return (queries.count_rows(s, Person), queries.count_rows(s, WiringProfile), queries.count_rows(s, Seat))
 
 
-def test_import_creates_people_seats_and_profiles(import_csv, engine):  # type: ignore[no-untyped-def]
+def test_import_creates_people_seats_and_profiles(import_csv, engine):
     out = import_csv(*STANDARD_ROWS)
     assert "3 new people" in out and "2 new wiring profile version(s)" in out
     with Session(engine) as s:
         rep = queries.get_person(s, "T0TEAM", REP)
         assert rep is not None and rep.manager_user_id == MANAGER and rep.tz == "America/Chicago"
-        assert rep.start_date.isoformat() == "2026-11-01"
+        assert present(rep.start_date).isoformat() == "2026-11-01"
         mgr = queries.get_person(s, "T0TEAM", MANAGER)
         assert mgr is not None and mgr.role == "manager"
-        profile = queries.latest_profile(s, "T0TEAM", rep.id)
+        profile = present(queries.latest_profile(s, "T0TEAM", id_of(rep)))
         assert (profile.archetype, profile.coachability, profile.drive, profile.resilience) == ("root", 72, 65, 40)
         assert profile.deal_killers == ["coaching_resistance"]
         assert profile.gaps == ["discovery", "time_pressure"]
-        seat = queries.get_seat(s, "T0TEAM", rep.seat_id)
+        seat = present(queries.get_seat(s, "T0TEAM", rep.seat_id))
         assert (seat.name, seat.archetype) == ("Hunter", "engine")
 
 
-def test_reimport_same_file_changes_nothing(import_csv, engine):  # type: ignore[no-untyped-def]
+def test_reimport_same_file_changes_nothing(import_csv, engine):
     import_csv(*STANDARD_ROWS)
     with Session(engine) as s:
-        before = [(p.id, p.updated_at) for p in s.exec(select(Person).order_by(Person.id))]
+        before = [(p.id, p.updated_at) for p in s.exec(select(Person).order_by(col(Person.id)))]
     out = import_csv(*STANDARD_ROWS)
     assert "0 new people, 0 updated, 0 new wiring profile version(s), 2 unchanged" in out
     with Session(engine) as s:
-        after = [(p.id, p.updated_at) for p in s.exec(select(Person).order_by(Person.id))]
+        after = [(p.id, p.updated_at) for p in s.exec(select(Person).order_by(col(Person.id)))]
     assert before == after
     assert _counts(engine) == (3, 2, 1)
 
 
-def test_newer_assessment_adds_a_version_and_keeps_the_old(import_csv, engine):  # type: ignore[no-untyped-def]
+def test_newer_assessment_adds_a_version_and_keeps_the_old(import_csv, engine):
     import_csv(*STANDARD_ROWS)
     import_csv(f"{REP},{MANAGER},Root,Hunter,Engine,75,65,48,,time_pressure,2026-11-01", name="newer.csv")
     with Session(engine) as s:
-        rep = queries.get_person(s, "T0TEAM", REP)
-        versions = queries.profile_versions(s, "T0TEAM", rep.id)
+        rep = present(queries.get_person(s, "T0TEAM", REP))
+        versions = queries.profile_versions(s, "T0TEAM", id_of(rep))
     assert [(v.version, v.coachability, v.resilience) for v in versions] == [(1, 72, 40), (2, 75, 48)]
     assert versions[0].deal_killers == ["coaching_resistance"] and versions[1].deal_killers == []
 
 
-def test_one_bad_row_rejects_the_whole_file_listing_every_bad_row(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_one_bad_row_rejects_the_whole_file_listing_every_bad_row(cli, tmp_path, engine):
     path = tmp_path / "bad.csv"
     path.write_text(
         HEADER
@@ -87,7 +88,7 @@ def test_one_bad_row_rejects_the_whole_file_listing_every_bad_row(cli, tmp_path,
     assert _counts(engine) == (0, 0, 0)
 
 
-def test_file_level_problems(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_file_level_problems(cli, tmp_path, engine):
     cases = {
         "typo.csv": (
             "rep,archetype,coachabilty,drive,resilience\nUREP1,Root,1,2,3\n",
@@ -107,7 +108,7 @@ def test_file_level_problems(cli, tmp_path, engine):  # type: ignore[no-untyped-
     assert _counts(engine) == (0, 0, 0)
 
 
-def test_json_import_with_emails_and_lists(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_json_import_with_emails_and_lists(cli, tmp_path, engine):
     path = tmp_path / "roster.json"
     path.write_text(
         json.dumps(
@@ -132,12 +133,12 @@ def test_json_import_with_emails_and_lists(cli, tmp_path, engine):  # type: igno
     code, out, err = cli("import", str(path))
     assert code == 0, err
     with Session(engine) as s:
-        rep = queries.get_person(s, "T0TEAM", REP)
-        profile = queries.latest_profile(s, "T0TEAM", rep.id)
+        rep = present(queries.get_person(s, "T0TEAM", REP))
+        profile = present(queries.latest_profile(s, "T0TEAM", id_of(rep)))
     assert profile.deal_killers == ["commission_breath"] and profile.gaps == ["closing", "time_pressure"]
 
 
-def test_dry_run_writes_nothing(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_dry_run_writes_nothing(cli, tmp_path, engine):
     path = tmp_path / "r.csv"
     path.write_text(HEADER + STANDARD_ROWS[0] + "\n")
     code, out, _ = cli("import", str(path), "--dry-run")
@@ -145,7 +146,7 @@ def test_dry_run_writes_nothing(cli, tmp_path, engine):  # type: ignore[no-untyp
     assert _counts(engine) == (0, 0, 0)
 
 
-def test_shipped_example_file_imports(cli, slack, engine):  # type: ignore[no-untyped-def]
+def test_shipped_example_file_imports(cli, slack, engine):
     from pathlib import Path
 
     example = Path(__file__).resolve().parent.parent / "examples" / "roster.csv"
@@ -160,7 +161,7 @@ def test_shipped_example_file_imports(cli, slack, engine):  # type: ignore[no-un
     assert _counts(engine)[1] == len(example.read_text().splitlines()) - 1
 
 
-def _rejected(cli, path: Path) -> list[str]:  # type: ignore[no-untyped-def]
+def _rejected(cli, path: Path) -> list[str]:
     """The problem lines of a refused import (exit 1, no traceback)."""
     code, out, err = cli("import", str(path))
     assert code == 1, (out, err)
@@ -168,11 +169,11 @@ def _rejected(cli, path: Path) -> list[str]:  # type: ignore[no-untyped-def]
     return [line.strip() for line in err.splitlines()[1:]]
 
 
-def _person(rep: str, **cells: object) -> dict[str, object]:
+def _person(rep: object, **cells: object) -> dict[str, object]:
     return {"rep": rep, "archetype": "Root", "coachability": 50, "drive": 50, "resilience": 50, **cells}
 
 
-def test_deeply_nested_or_oversized_json_is_one_line_not_a_traceback(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_deeply_nested_or_oversized_json_is_one_line_not_a_traceback(cli, tmp_path, engine):
     nested = tmp_path / "nested.json"
     nested.write_text("[" * 100_000 + "]" * 100_000)
     assert _rejected(cli, nested) == ["the JSON is nested far too deeply; a roster is a list of flat objects"]
@@ -182,7 +183,7 @@ def test_deeply_nested_or_oversized_json_is_one_line_not_a_traceback(cli, tmp_pa
     assert _counts(engine) == (0, 0, 0)
 
 
-def test_json_scores_must_be_whole_numbers_not_lists_booleans_or_fractions(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_json_scores_must_be_whole_numbers_not_lists_booleans_or_fractions(cli, tmp_path, engine):
     path = tmp_path / "scores.json"
     rows = [
         _person(REP, coachability=[50]),
@@ -206,12 +207,12 @@ def test_json_scores_must_be_whole_numbers_not_lists_booleans_or_fractions(cli, 
     code, _, err = cli("import", str(path))
     assert code == 0, err
     with Session(engine) as s:
-        person = queries.get_person(s, "T0TEAM", MANAGER)
-        profile = queries.latest_profile(s, "T0TEAM", person.id)
+        person = present(queries.get_person(s, "T0TEAM", MANAGER))
+        profile = present(queries.latest_profile(s, "T0TEAM", id_of(person)))
     assert (profile.coachability, profile.drive, profile.resilience) == (50, 60, 70)
 
 
-def test_csv_scores_with_signs_underscores_or_fractions_are_refused(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_csv_scores_with_signs_underscores_or_fractions_are_refused(cli, tmp_path, engine):
     path = tmp_path / "scores.csv"
     path.write_text(f"rep,archetype,coachability,drive,resilience\n{REP},Root,1_0,+5,50.5\n{REP2},Root,50.0,007,\n")
     assert _rejected(cli, path) == [
@@ -222,7 +223,7 @@ def test_csv_scores_with_signs_underscores_or_fractions_are_refused(cli, tmp_pat
     ]
 
 
-def test_duplicate_columns_are_refused_in_one_line(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_duplicate_columns_are_refused_in_one_line(cli, tmp_path, engine):
     path = tmp_path / "dup.csv"
     path.write_text(f"rep,archetype,coachability,drive,resilience,Drive \n{REP},Root,50,10,50,90\n")
     assert _rejected(cli, path) == ["column(s) named more than once in the first line: drive; keep one of each"]
@@ -234,7 +235,7 @@ def test_duplicate_columns_are_refused_in_one_line(cli, tmp_path, engine):  # ty
     assert _counts(engine) == (0, 0, 0)
 
 
-def test_unreadable_csv_field_or_a_directory_is_refused_cleanly(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_unreadable_csv_field_or_a_directory_is_refused_cleanly(cli, tmp_path, engine):
     path = tmp_path / "big.csv"
     path.write_text(f"rep,archetype,coachability,drive,resilience\n{REP},Root,50,50,50\n{REP2},{'x' * 200_000},1,2,3\n")
     assert _rejected(cli, path) == ["CSV line 3 cannot be read (field larger than field limit (131072))"]
@@ -254,7 +255,7 @@ SECRETS = {
 }
 
 
-def test_import_errors_never_echo_secret_looking_values(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_import_errors_never_echo_secret_looking_values(cli, tmp_path, engine):
     path = tmp_path / "leaky.csv"
     path.write_text(
         "rep,archetype,coachability,drive,resilience,gaps,start_date\n"
@@ -282,7 +283,7 @@ def test_import_errors_never_echo_secret_looking_values(cli, tmp_path, engine): 
     ]
 
 
-def test_secret_looking_column_names_are_counted_not_shown(cli, tmp_path, engine):  # type: ignore[no-untyped-def]
+def test_secret_looking_column_names_are_counted_not_shown(cli, tmp_path, engine):
     path = tmp_path / "header.csv"
     path.write_text(f"rep,archetype,coachability,drive,resilience,{SECRETS['bot']},notes\n{REP},Root,1,2,3,x,y\n")
     problems = _rejected(cli, path)

@@ -15,6 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from tests.conftest import REP
 from tests.harness import BOT_TOKEN, SIGNING_SECRET
+from tests.rows import present
 
 
 def _stop(proc: subprocess.Popen[str]) -> str:
@@ -34,7 +35,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engine, playbook, import_csv):  # type: ignore[no-untyped-def]
+def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engine, playbook, import_csv):
     from datetime import UTC, datetime, timedelta
 
     from storage.models import Commitment
@@ -71,7 +72,7 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engi
                     assert r.status == 200
                     break
             except OSError:
-                assert proc.poll() is None, proc.stdout.read()
+                assert proc.poll() is None, present(proc.stdout).read()
                 assert time.monotonic() < deadline, "server did not come up"
                 time.sleep(0.1)
         body = urlencode(
@@ -89,7 +90,7 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engi
         req.add_header("Content-Type", "application/x-www-form-urlencoded")
         req.add_header("X-Slack-Request-Timestamp", ts)
         req.add_header(
-            "X-Slack-Signature", SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
+            "X-Slack-Signature", present(SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body))
         )
         with urllib.request.urlopen(req, timeout=5) as r:
             assert r.status == 200
@@ -101,7 +102,7 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engi
         deadline = time.monotonic() + 15
         while True:
             with Session(engine) as s:
-                if s.get(Commitment, ended).status != "active":
+                if present(s.get(Commitment, ended)).status != "active":
                     break
             assert time.monotonic() < deadline, "the start-up dispatch pass did not run"
             time.sleep(0.1)
@@ -112,7 +113,7 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engi
     assert BOT_TOKEN not in out and SIGNING_SECRET not in out
 
 
-def test_run_with_revoked_token_fails_clearly(slack, database_url, tmp_path):  # type: ignore[no-untyped-def]
+def test_run_with_revoked_token_fails_clearly(slack, database_url, tmp_path):
     slack.fake.fail_next("auth.test", error="invalid_auth", times=5)
     env = {
         **os.environ,
@@ -134,7 +135,7 @@ def test_run_with_revoked_token_fails_clearly(slack, database_url, tmp_path):  #
     assert BOT_TOKEN not in proc.stderr
 
 
-def test_run_socket_mode_handles_commands_and_events(slack, database_url, tmp_path, import_csv):  # type: ignore[no-untyped-def]
+def test_run_socket_mode_handles_commands_and_events(slack, database_url, tmp_path, import_csv):
     """`coachbot run` (Socket Mode, the default) against a local Socket Mode endpoint."""
     from tests.conftest import MANAGER, STANDARD_ROWS
     from tests.socket_fake import SocketModeFake

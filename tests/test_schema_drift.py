@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 
 
-def _differences(engine) -> list:  # type: ignore[no-untyped-def]
+def _differences(engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
         diffs = compare_metadata(context, SQLModel.metadata)
@@ -18,5 +18,5 @@ def _differences(engine) -> list:  # type: ignore[no-untyped-def]
     return own  # (a table only in the database, like alembic_version, is not drift)
 
 
-def test_models_and_migrations_agree(engine) -> None:  # type: ignore[no-untyped-def]
+def test_models_and_migrations_agree(engine) -> None:
     assert _differences(engine) == []

@@ -12,11 +12,12 @@ from bot.cli import main
 from bot.playbook.models import CAUSES, PlaybookError, PlaybookFile, load_playbook
 from bot.playbook.schema import SCHEMA_FILE, render
 from bot.settings import Settings, SettingsError, load_settings
+from tests.rows import present
 
 DEFAULT_YML = Path(__file__).resolve().parent.parent / "bot" / "playbook" / "default.yml"
 
 
-def test_valid_settings_and_defaults(tmp_path):  # type: ignore[no-untyped-def]
+def test_valid_settings_and_defaults(tmp_path):
     s = load_settings(
         environ={
             "SLACK_BOT_TOKEN": "xoxb-1",
@@ -32,7 +33,7 @@ def test_valid_settings_and_defaults(tmp_path):  # type: ignore[no-untyped-def]
     assert s.default_tz == "UTC" and s.log_level == "INFO"
 
 
-def test_every_bad_variable_is_named(tmp_path):  # type: ignore[no-untyped-def]
+def test_every_bad_variable_is_named(tmp_path):
     with pytest.raises(SettingsError) as err:
         load_settings(
             required=["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"],
@@ -64,14 +65,14 @@ def test_every_bad_variable_is_named(tmp_path):  # type: ignore[no-untyped-def]
     assert len(err.value.problems) == 9
 
 
-def test_dotenv_is_read_and_environment_wins(tmp_path):  # type: ignore[no-untyped-def]
+def test_dotenv_is_read_and_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("SLACK_BOT_TOKEN=xoxb-from-file\nCOACHBOT_DEFAULT_TZ=Europe/Berlin\n")
     s = load_settings(environ={"COACHBOT_DEFAULT_TZ": "Asia/Tokyo"}, dotenv_path=str(env_file))
     assert s.bot_token == "xoxb-from-file" and s.default_tz == "Asia/Tokyo"
 
 
-def test_cli_config_error_is_one_line_per_variable_and_exit_2(monkeypatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
+def test_cli_config_error_is_one_line_per_variable_and_exit_2(monkeypatch, tmp_path, capsys):
     monkeypatch.chdir(tmp_path)
     for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
         monkeypatch.delenv(var, raising=False)
@@ -88,7 +89,7 @@ def test_cli_config_error_is_one_line_per_variable_and_exit_2(monkeypatch, tmp_p
     ]
 
 
-def test_default_playbook_has_the_three_archetypes_and_every_cause():  # type: ignore[no-untyped-def]
+def test_default_playbook_has_the_three_archetypes_and_every_cause():
     pb = load_playbook()
     assert [a.name for a in pb.archetypes.values()] == ["Engine", "Root", "Grandmaster"]
     assert set(pb.causes) == set(CAUSES)
@@ -103,7 +104,7 @@ def test_default_playbook_has_the_three_archetypes_and_every_cause():  # type: i
             assert gap.drill_for(arch)
 
 
-def test_custom_playbook_with_own_archetype_names(tmp_path):  # type: ignore[no-untyped-def]
+def test_custom_playbook_with_own_archetype_names(tmp_path):
     data = yaml.safe_load(DEFAULT_YML.read_text())
     data["archetypes"] = {
         "hunter": {**data["archetypes"]["engine"], "name": "Hunter"},
@@ -116,7 +117,8 @@ def test_custom_playbook_with_own_archetype_names(tmp_path):  # type: ignore[no-
     path = tmp_path / "ours.yml"
     path.write_text(yaml.safe_dump(data))
     pb = load_playbook(str(path))
-    assert pb.find_archetype("farmer").name == "Farmer" and pb.find_archetype("Hunter").key == "hunter"
+    assert present(pb.find_archetype("farmer")).name == "Farmer"
+    assert present(pb.find_archetype("Hunter")).key == "hunter"
     assert pb.find_archetype("Engine") is None
 
 
@@ -145,7 +147,7 @@ def test_custom_playbook_with_own_archetype_names(tmp_path):  # type: ignore[no-
         (lambda d: d["archetypes"]["root"].update(summary=7), "archetypes.root.summary: must be text"),
     ],
 )
-def test_broken_playbook_names_file_key_and_reason(tmp_path, mutate, expected):  # type: ignore[no-untyped-def]
+def test_broken_playbook_names_file_key_and_reason(tmp_path, mutate, expected):
     data = yaml.safe_load(DEFAULT_YML.read_text())
     mutate(data)
     path = tmp_path / "broken.yml"
@@ -155,7 +157,7 @@ def test_broken_playbook_names_file_key_and_reason(tmp_path, mutate, expected): 
     assert f"playbook {path}: {expected}" in str(err.value)
 
 
-def test_broken_playbook_stops_cli_with_exit_2(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+def test_broken_playbook_stops_cli_with_exit_2(tmp_path, monkeypatch, capsys):
     path = tmp_path / "bad.yml"
     path.write_text("archetypes: [unclosed\n")
     monkeypatch.chdir(tmp_path)
@@ -168,7 +170,7 @@ def test_broken_playbook_stops_cli_with_exit_2(tmp_path, monkeypatch, capsys):  
     assert f"coachbot: playbook {path}: is not valid YAML (line" in err and "Traceback" not in err
 
 
-def test_unreachable_database_is_one_clear_line_without_the_password(monkeypatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
+def test_unreachable_database_is_one_clear_line_without_the_password(monkeypatch, tmp_path, capsys):
     from tests.processes import free_port
 
     monkeypatch.chdir(tmp_path)

@@ -80,7 +80,7 @@ def _no_env_above(path: Path) -> None:
         pytest.skip(f"a stray {found} above the test folder would be found by the .env search")
 
 
-def test_migrate_from_a_subdirectory_uses_the_database_next_to_the_env(coachbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_migrate_from_a_subdirectory_uses_the_database_next_to_the_env(coachbot, tmp_path, monkeypatch):
     project = _project(tmp_path / "project")
     elsewhere = project / "reports" / "2026"
     elsewhere.mkdir(parents=True)
@@ -104,7 +104,7 @@ def test_migrate_from_a_subdirectory_uses_the_database_next_to_the_env(coachbot,
     assert sorted(p.name for p in project.glob("*.db")) == ["coachbot.db"]
 
 
-def test_coachbot_home_wins_over_a_nearer_env(coachbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_coachbot_home_wins_over_a_nearer_env(coachbot, tmp_path, monkeypatch):
     home = _project(tmp_path / "srv" / "coachbot")
     decoy = _project(tmp_path / "work", "COACHBOT_DEFAULT_TZ=Asia/Tokyo\n")
     monkeypatch.chdir(decoy)
@@ -122,7 +122,7 @@ def test_coachbot_home_wins_over_a_nearer_env(coachbot, tmp_path, monkeypatch): 
     assert settings.dotenv_file == str(home / ".env")
 
 
-def test_coachbot_home_without_env_reads_no_other_env(coachbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_coachbot_home_without_env_reads_no_other_env(coachbot, tmp_path, monkeypatch):
     home = tmp_path / "data"
     home.mkdir()
     monkeypatch.chdir(_project(tmp_path / "work"))
@@ -136,7 +136,7 @@ def test_coachbot_home_without_env_reads_no_other_env(coachbot, tmp_path, monkey
     assert load_settings().default_tz == "UTC"
 
 
-def test_without_env_or_home_the_current_directory_is_the_home(coachbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_without_env_or_home_the_current_directory_is_the_home(coachbot, tmp_path, monkeypatch):
     here = tmp_path / "plain"
     here.mkdir()
     _no_env_above(here)
@@ -150,7 +150,7 @@ def test_without_env_or_home_the_current_directory_is_the_home(coachbot, tmp_pat
     assert f"home {here} (current directory)" in out
 
 
-def test_relative_sqlite_path_in_env_is_relative_to_the_home(tmp_path):  # type: ignore[no-untyped-def]
+def test_relative_sqlite_path_in_env_is_relative_to_the_home(tmp_path):
     project = _project(tmp_path / "project", "DATABASE_URL=sqlite:///var/bot.db\nCOACHBOT_PLAYBOOK=ours.yml\n")
     shutil.copy(DEFAULT_YML, project / "ours.yml")
     elsewhere = tmp_path / "project" / "sub"
@@ -165,7 +165,7 @@ def test_relative_sqlite_path_in_env_is_relative_to_the_home(tmp_path):  # type:
     assert tilde.database_url == f"sqlite:///{Path('~/coachbot-test.db').expanduser()}"
 
 
-def test_absolute_sqlite_and_postgresql_urls_are_unchanged(tmp_path):  # type: ignore[no-untyped-def]
+def test_absolute_sqlite_and_postgresql_urls_are_unchanged(tmp_path):
     _project(tmp_path)
     for given, expected in (
         (f"sqlite:///{tmp_path / 'abs.db'}", f"sqlite:///{tmp_path / 'abs.db'}"),
@@ -177,7 +177,7 @@ def test_absolute_sqlite_and_postgresql_urls_are_unchanged(tmp_path):  # type: i
         assert load_settings(environ={"DATABASE_URL": given}, cwd=tmp_path / "x").database_url == expected
 
 
-def test_startup_line_hides_the_postgresql_password(tmp_path):  # type: ignore[no-untyped-def]
+def test_startup_line_hides_the_postgresql_password(tmp_path):
     settings = load_settings(
         environ={"DATABASE_URL": "postgresql://coach:s3cret-pw@db.example:5432/coachbot"}, dotenv_path="", cwd=tmp_path
     )
@@ -186,7 +186,7 @@ def test_startup_line_hides_the_postgresql_password(tmp_path):  # type: ignore[n
     assert "s3cret-pw" not in line and "\n" not in line
 
 
-def test_dispatch_logs_the_database_and_env_in_use(coachbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_dispatch_logs_the_database_and_env_in_use(coachbot, tmp_path, monkeypatch):
     project = _project(
         tmp_path / "project", "SLACK_BOT_TOKEN=xoxb-from-dotenv-secret\nSLACK_API_URL=http://127.0.0.1:9/api/\n"
     )
@@ -203,7 +203,7 @@ def test_dispatch_logs_the_database_and_env_in_use(coachbot, tmp_path, monkeypat
     assert _at_head(project / "coachbot.db")
 
 
-def test_bad_settings_are_still_one_line_each_with_exit_2(coachbot, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_bad_settings_are_still_one_line_each_with_exit_2(coachbot, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COACHBOT_HOME", str(tmp_path / "missing"))
     monkeypatch.setenv("COACHBOT_DEFAULT_TZ", "Nowhere/Land")
@@ -219,7 +219,7 @@ def test_bad_settings_are_still_one_line_each_with_exit_2(coachbot, tmp_path, mo
     assert not list(tmp_path.rglob("*.db"))
 
 
-def test_coachbot_home_inside_env_is_refused(tmp_path):  # type: ignore[no-untyped-def]
+def test_coachbot_home_inside_env_is_refused(tmp_path):
     _project(tmp_path / "project", f"COACHBOT_HOME={tmp_path / 'other'}\n")
     with pytest.raises(SettingsError) as err:
         load_settings(environ={}, cwd=tmp_path / "project")
@@ -229,14 +229,14 @@ def test_coachbot_home_inside_env_is_refused(tmp_path):  # type: ignore[no-untyp
     ]
 
 
-def test_malformed_database_url_is_named_without_echoing_it(tmp_path):  # type: ignore[no-untyped-def]
+def test_malformed_database_url_is_named_without_echoing_it(tmp_path):
     with pytest.raises(SettingsError) as err:
         load_settings(environ={"DATABASE_URL": "postgresql://coach:s3cret@db:notaport/x"}, dotenv_path="", cwd=tmp_path)
     assert len(err.value.problems) == 1 and err.value.problems[0].startswith("DATABASE_URL is not a valid")
     assert "s3cret" not in err.value.problems[0]
 
 
-def test_dispatch_help_names_everything_it_sends(capsys):  # type: ignore[no-untyped-def]
+def test_dispatch_help_names_everything_it_sends(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["dispatch", "--help"])
     assert exited.value.code == 0

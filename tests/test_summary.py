@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.coaching import service as svc
 from bot.slack.limits import check_message
@@ -29,6 +29,7 @@ from storage.models import (
 from tests import seed
 from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, REP2, STRANGER
 from tests.harness import opened_view, sel, txt
+from tests.rows import present
 
 REP3, REP4 = "UREP3", "UREP4"
 ROSTER = (
@@ -41,24 +42,24 @@ FRIDAY = datetime(2026, 11, 13, 16, 0, tzinfo=UTC)  # 16:00 in London, where the
 
 
 @pytest.fixture
-def team(slack, import_csv):  # type: ignore[no-untyped-def]
+def team(slack, import_csv):
     slack.fake.add_user(REP3, "Jamie", tz="UTC")
     slack.fake.add_user(REP4, "Kai", tz="UTC")
     import_csv(*ROSTER)
 
 
-def dispatch(cli, moment: datetime) -> str:  # type: ignore[no-untyped-def]
+def dispatch(cli, moment: datetime) -> str:
     code, out, err = cli("dispatch", "--now", moment.isoformat())
     assert code == 0, err
     return out
 
 
-def check_in(engine, cid: int, user: str, count: int, when: datetime, source: str = "button", note: str = ""):  # type: ignore[no-untyped-def]
+def check_in(engine, cid: int, user: str, count: int, when: datetime, source: str = "button", note: str = ""):
     with session_scope(engine) as s:
         assert svc.log_check_in(s, "T0TEAM", cid, user, count, note, source, when, "UTC").ok
 
 
-def scripted_history(harness, cli, engine, playbook) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def scripted_history(harness, cli, engine, playbook) -> dict[str, int]:
     """Three weeks of coaching, closed by real dispatcher passes."""
     u = seed.slack_user
     ids = {
@@ -112,10 +113,10 @@ def scripted_history(harness, cli, engine, playbook) -> dict[str, int]:  # type:
     return ids
 
 
-def test_weekly_summary_matches_the_database(harness, cli, slack, engine, playbook, team):  # type: ignore[no-untyped-def]
+def test_weekly_summary_matches_the_database(harness, cli, slack, engine, playbook, team):
     ids = scripted_history(harness, cli, engine, playbook)
     with Session(engine) as s:
-        statuses = {k: s.get(Commitment, v).status for k, v in ids.items()}
+        statuses = {k: present(s.get(Commitment, v)).status for k, v in ids.items()}
         assert len(s.exec(select(CoachingSession)).all()) == 3
     assert statuses == {"rep2_a": "missed", "rep2_b": "missed", "rep1": "met", "rep3": "missed", "rep2_c": "active"}
     slack.fake.reset_calls()
@@ -159,7 +160,7 @@ def test_weekly_summary_matches_the_database(harness, cli, slack, engine, playbo
     assert (row.status, row.slack_channel) == ("sent", f"D{MANAGER}")
 
 
-def test_summary_goes_to_a_private_channel_and_public_ones_are_refused(harness, cli, slack, engine, playbook, team):  # type: ignore[no-untyped-def]
+def test_summary_goes_to_a_private_channel_and_public_ones_are_refused(harness, cli, slack, engine, playbook, team):
     slack.fake.add_channel("CPUBLIC1", "general", private=False)
     slack.fake.add_channel("GNOTIN01", "secret", member=False)
     slack.fake.add_channel("GCOACH01", "coaching-morgan")
@@ -186,7 +187,7 @@ def test_summary_goes_to_a_private_channel_and_public_ones_are_refused(harness, 
     assert last.args["channel"] == f"D{MANAGER}" and "couldn't post your summary to <#GCOACH01>" in last.text_dump()
 
 
-def test_large_teams_stay_within_block_kit_limits(cli, slack, engine, playbook, team):  # type: ignore[no-untyped-def]
+def test_large_teams_stay_within_block_kit_limits(cli, slack, engine, playbook, team):
     _bulk_team(engine, 200, manager="UBIGMGR")
     slack.fake.add_user("UBIGMGR", "Big Manager", tz="UTC")
     with Session(engine) as s:
@@ -206,18 +207,18 @@ def test_large_teams_stay_within_block_kit_limits(cli, slack, engine, playbook, 
     assert len([c for c in slack.fake.calls_to("chat.postMessage") if c.args["channel"] == "DUBIGMGR"]) == len(messages)
 
 
-def _bulk_team(engine, n: int, manager: str, prefix: str = "UBIG") -> None:  # type: ignore[no-untyped-def]
+def _bulk_team(engine, n: int, manager: str, prefix: str = "UBIG") -> None:
     seed.bulk_team(engine, "T0TEAM", manager, n, prefix)
 
 
-def test_summary_statement_count_does_not_grow_with_team_size(engine, playbook):  # type: ignore[no-untyped-def]
+def test_summary_statement_count_does_not_grow_with_team_size(engine, playbook):
     _bulk_team(engine, 5, manager="USMALL", prefix="USML")
     _bulk_team(engine, 200, manager="ULARGE", prefix="ULRG")  # a second, larger team in the same workspace
     counts = {}
     for manager in ("USMALL", "ULARGE"):
-        seen = []
+        seen: list[str] = []
 
-        def count(conn, cursor, statement, *args, seen=seen):  # type: ignore[no-untyped-def]
+        def count(conn, cursor, statement, *args, seen=seen):
             if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
                 seen.append(statement)
 
@@ -233,7 +234,7 @@ def test_summary_statement_count_does_not_grow_with_team_size(engine, playbook):
     print(f"\n[summary] SQL statements: 5 reps -> {counts['USMALL'][0]}, 200 reps -> {counts['ULARGE'][0]}")
 
 
-def test_coaching_time_command_validation(harness, engine, team):  # type: ignore[no-untyped-def]
+def test_coaching_time_command_validation(harness, engine, team):
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
     cases = [
         (f"log 0 1:1 <@{REP}>", "from 5 to 480"),
@@ -257,7 +258,7 @@ def test_coaching_time_command_validation(harness, engine, team):  # type: ignor
     assert "Logged a 45-minute group session" in harness.fake.last_response_text()
     harness.command(ADMIN, f"log 20 role-play <@{REP4}>")  # admins may log for any rep
     with Session(engine) as s:
-        sessions = s.exec(select(CoachingSession).order_by(CoachingSession.id)).all()
+        sessions = s.exec(select(CoachingSession).order_by(col(CoachingSession.id))).all()
         attendees = s.exec(select(SessionAttendee)).all()
     assert [(x.kind, x.minutes, x.manager_user_id) for x in sessions] == [
         ("group", 45, MANAGER),
@@ -266,7 +267,7 @@ def test_coaching_time_command_validation(harness, engine, team):  # type: ignor
     assert len(attendees) == 4
 
 
-def test_home_tab_per_role(harness, slack, engine, playbook, team):  # type: ignore[no-untyped-def]
+def test_home_tab_per_role(harness, slack, engine, playbook, team):
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, date(2026, 11, 9))
     harness.ctx.clock = lambda: datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
 
@@ -297,7 +298,7 @@ def test_home_tab_per_role(harness, slack, engine, playbook, team):  # type: ign
     assert "1 of 3" in json.dumps(rep_view)
 
 
-def test_home_for_a_huge_team_stays_within_100_blocks(harness, slack, engine, team):  # type: ignore[no-untyped-def]
+def test_home_for_a_huge_team_stays_within_100_blocks(harness, slack, engine, team):
     _bulk_team(engine, 1000, manager="UHUGE")
     slack.fake.add_user("UHUGE", "Hugo")
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
@@ -307,7 +308,7 @@ def test_home_for_a_huge_team_stays_within_100_blocks(harness, slack, engine, te
     assert len(view["blocks"]) <= 100 and "More reps than fit here" in json.dumps(view)
 
 
-def test_home_buttons_settings_log_session_and_diagnose(harness, slack, engine, team):  # type: ignore[no-untyped-def]
+def test_home_buttons_settings_log_session_and_diagnose(harness, slack, engine, team):
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
     harness.action(ADMIN, "home_settings")
     view = opened_view(slack.fake)
@@ -326,7 +327,7 @@ def test_home_buttons_settings_log_session_and_diagnose(harness, slack, engine, 
     from storage import queries
 
     with Session(engine) as s:
-        ws = queries.get_workspace(s, "T0TEAM")
+        ws = present(queries.get_workspace(s, "T0TEAM"))
     assert (ws.nudge_weekday, ws.nudge_hour, ws.nudge_minute, ws.reminders_enabled) == (1, 8, 30, False)
     assert (ws.summary_weekday, ws.summary_hour, ws.summary_minute) == (3, 17, 15)
     harness.action(MANAGER, "home_settings")
@@ -367,7 +368,7 @@ def test_home_buttons_settings_log_session_and_diagnose(harness, slack, engine, 
     assert body["response_action"] == "update" and body["view"]["callback_id"] == "diagnose"
 
 
-def test_post_summary_now(harness, slack, engine, playbook, team):  # type: ignore[no-untyped-def]
+def test_post_summary_now(harness, slack, engine, playbook, team):
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
     harness.command(MANAGER, "summary")
     assert "Sent your summary to you by DM" in slack.fake.last_response_text()
@@ -376,10 +377,10 @@ def test_post_summary_now(harness, slack, engine, playbook, team):  # type: igno
     assert "don't have any reps" in slack.fake.last_response_text()
 
 
-def test_export_round_trip(harness, cli, engine, playbook, team, tmp_path):  # type: ignore[no-untyped-def]
+def test_export_round_trip(harness, cli, engine, playbook, team, tmp_path):
     scripted_history(harness, cli, engine, playbook)
     with session_scope(engine) as s:  # free text that a spreadsheet would run as a formula
-        c = s.exec(select(Commitment).where(Commitment.status == "active")).first()
+        c = present(s.exec(select(Commitment).where(Commitment.status == "active")).first())
         c.behavior = '=HYPERLINK("http://evil")'
         s.add(c)
     path = tmp_path / "out.csv"
@@ -415,14 +416,14 @@ def test_export_round_trip(harness, cli, engine, playbook, team, tmp_path):  # t
     assert code == 2 and "is not a date" in err
 
 
-def test_manager_sets_the_summary_channel_from_home(harness, slack, engine, team):  # type: ignore[no-untyped-def]
+def test_manager_sets_the_summary_channel_from_home(harness, slack, engine, team):
     slack.fake.add_channel("CPUBLIC2", "general", private=False)
     slack.fake.add_channel("GCOACH02", "coaching")
     harness.action(MANAGER, "home_summary_channel")
     view = opened_view(slack.fake)
     assert view["callback_id"] == "summary_channel"
 
-    def pick(channel: str | None):  # type: ignore[no-untyped-def]
+    def pick(channel: str | None):
         return harness.submit(
             MANAGER, view, {"channel": {"type": "conversations_select", "selected_conversation": channel}}
         )
@@ -445,7 +446,7 @@ def test_manager_sets_the_summary_channel_from_home(harness, slack, engine, team
 TODAY = date(2026, 11, 13)
 
 
-def _rep_data(  # type: ignore[no-untyped-def]
+def _rep_data(
     uid: str,
     archetype: str = "engine",
     seat: str = "engine",
@@ -455,10 +456,11 @@ def _rep_data(  # type: ignore[no-untyped-def]
     individual: int = 0,
     group: int = 0,
 ):
-    person = Person(id=hash(uid) % 10_000, team_id="T0TEAM", slack_user_id=uid, display_name=uid)
+    person_id = hash(uid) % 10_000
+    person = Person(id=person_id, team_id="T0TEAM", slack_user_id=uid, display_name=uid)
     profile = WiringProfile(
         team_id="T0TEAM",
-        person_id=person.id,
+        person_id=person_id,
         version=1,
         archetype=archetype,
         coachability=60,
@@ -471,7 +473,7 @@ def _rep_data(  # type: ignore[no-untyped-def]
         Commitment(
             id=i + 1,
             team_id="T0TEAM",
-            person_id=person.id,
+            person_id=person_id,
             manager_user_id=MANAGER,
             gap=missed_on or "general",
             behavior="Dated next step proposed out loud at the end of every meeting",
@@ -496,11 +498,11 @@ def _rep_data(  # type: ignore[no-untyped-def]
     )
 
 
-def _team(reps, individual: int = 0, group: int = 0) -> TeamData:  # type: ignore[no-untyped-def]
+def _team(reps, individual: int = 0, group: int = 0) -> TeamData:
     return TeamData("T0TEAM", MANAGER, TODAY - timedelta(days=6), TODAY, reps, individual, group)
 
 
-def test_deal_killer_rep_is_never_pip_ready(playbook):  # type: ignore[no-untyped-def]
+def test_deal_killer_rep_is_never_pip_ready(playbook):
     control = _rep_data("UCONTROL", missed_on="closing", cycles=3)
     assert pip_ready_gap(control, playbook) == "closing"
     for key in playbook.deal_killers:
@@ -518,7 +520,7 @@ def test_deal_killer_rep_is_never_pip_ready(playbook):  # type: ignore[no-untype
         assert "seat conversation first" in seat_flag
 
 
-def test_team_split_counts_a_group_session_once(playbook):  # type: ignore[no-untyped-def]
+def test_team_split_counts_a_group_session_once(playbook):
     # one 30-minute 1:1 and one 45-minute group session that three reps attended
     reps = [
         _rep_data("UA", individual=30, group=45),
@@ -531,7 +533,7 @@ def test_team_split_counts_a_group_session_once(playbook):  # type: ignore[no-un
     assert "coaching 75/60 min" in rep_line(reps[0], playbook, TODAY)  # a rep's own minutes count the session
 
 
-def test_rep_line_picks_a_or_an_from_the_archetype_name(playbook):  # type: ignore[no-untyped-def]
+def test_rep_line_picks_a_or_an_from_the_archetype_name(playbook):
     assert "Root in an Engine seat :warning:" in rep_line(_rep_data("U1", "root", "engine"), playbook, TODAY)
     assert "Engine in a Grandmaster seat :warning:" in rep_line(
         _rep_data("U2", "engine", "grandmaster"), playbook, TODAY
@@ -540,7 +542,7 @@ def test_rep_line_picks_a_or_an_from_the_archetype_name(playbook):  # type: igno
     assert any("Grandmaster wiring in an Engine seat" in f for f in flags)
 
 
-def test_group_session_counts_once_in_the_team_split(harness, engine, playbook, team):  # type: ignore[no-untyped-def]
+def test_group_session_counts_once_in_the_team_split(harness, engine, playbook, team):
     harness.ctx.clock = lambda: datetime(2026, 11, 13, 12, 0, tzinfo=UTC)
     harness.command(MANAGER, f"log 45 group <@{REP}> <@{REP2}> <@{REP3}>")
     harness.command(MANAGER, f"log 30 1:1 <@{REP4}>")

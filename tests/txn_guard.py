@@ -63,7 +63,7 @@ def install() -> None:
                 violations.append(f"{method} {url.split('?')[0]} inside a database transaction\n{where}")
         return original(self, method, url, *args, **kwargs)
 
-    http.client.HTTPConnection.request = request  # type: ignore[method-assign]
+    http.client.HTTPConnection.request = request  # type: ignore[method-assign]  # a deliberate monkeypatch of the stdlib
     _installed.append(original)
 
 

@@ -214,6 +214,18 @@ def _again(detail: ErrorDetails) -> InitErrorDetails:
     return again
 
 
+class PipRules(_Content):
+    """How a PIP readiness check weighs the manager's own coaching."""
+
+    coached_share: int = Field(
+        default=75,
+        ge=1,
+        le=100,
+        description="Percent of the 60-minutes-a-week baseline the rep must have been coached over the "
+        "stalled cycles before a PIP is fair.",
+    )
+
+
 class PlaybookFile(_Content):
     """A Coachbot playbook: archetypes, gaps, deal-killer traits, root causes and prompts.
 
@@ -230,6 +242,7 @@ class PlaybookFile(_Content):
     practice_formats: Table[Name] = Field(description="Ways to rehearse a commitment before trying it on a buyer.")
     escalation_owners: Table[Text] = Field(description="Who owns each kind of environmental drag.")
     prompts: Prompts
+    pip: PipRules = Field(default_factory=PipRules, description="PIP readiness settings (optional).")
 
     @model_validator(mode="wrap")
     @classmethod

@@ -84,6 +84,7 @@ class Playbook(BaseModel):
     practice_formats: dict[str, str]
     escalation_owners: dict[str, str]
     prompts: Prompts
+    pip_coached_share: int = 75
 
     @classmethod
     def from_file(cls, document: PlaybookFile, source: str) -> Playbook:
@@ -96,6 +97,7 @@ class Playbook(BaseModel):
             practice_formats=document.practice_formats,
             escalation_owners=document.escalation_owners,
             prompts=document.prompts,
+            pip_coached_share=document.pip.coached_share,
         )
 
     def find_archetype(self, value: str) -> Archetype | None:

@@ -121,6 +121,10 @@ HELP_COMMANDS = [
     ),
     ("/coach log MINUTES KIND @rep…", "Managers: log coaching time (1:1, call-review, role-play, group)."),
     ("/coach summary", "Managers: post your weekly team summary now."),
+    (
+        "/coach pip @rep [gap]",
+        "Managers: is a PIP the honest next step? Checks four rules and says the next move if not.",
+    ),
     ("/coach settings channel #private-channel", "Managers: where your weekly summary goes (private only)."),
     ("/coach settings", "Admins: nudge and summary day and time, and mid-window reminders."),
     ("/coach help", "This message."),

@@ -1,0 +1,181 @@
+"""Is a PIP the honest next step for this rep? Four rules, each with its reason, and the next move
+when one fails. Pure: plain values in (the rep's coaching history), a verdict out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from bot.playbook.models import Playbook
+from bot.playbook.wiring import seat_fit_risk
+
+GENERAL_GAP = "general"  # a commitment with no specific gap: never a PIP's subject
+BASELINE_MINUTES_PER_WEEK = 60  # coaching each rep should get in a week
+MIN_CYCLES = 2  # more than one cycle without movement
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """One closed coaching cycle on a gap: its window and whether the behavior showed up."""
+
+    gap: str
+    starts_on: date
+    ends_on: date
+    met: bool
+
+
+@dataclass(frozen=True)
+class Read:
+    """A diagnosis as the readiness check needs it."""
+
+    on: date
+    cause: str
+    gap: str | None
+
+
+@dataclass(frozen=True)
+class Session:
+    on: date
+    minutes: int
+
+
+@dataclass
+class History:
+    """What is on record for one rep, oldest first."""
+
+    cycles: list[Cycle] = field(default_factory=list)
+    diagnoses: list[Read] = field(default_factory=list)
+    sessions: list[Session] = field(default_factory=list)
+    archetype: str | None = None
+    seat_archetype: str | None = None
+    deal_killers: list[str] = field(default_factory=list)
+
+
+class NextMove(StrEnum):
+    PIP = "pip"  # every rule holds
+    PRESCRIBE = "prescribe"  # never coached on a specific gap
+    DIAGNOSE = "diagnose"  # stalled and coached, but the gap was never diagnosed
+    KEEP_COACHING = "keep_coaching"  # one cycle so far, or it moved: not stalled
+    COACH_MORE = "coach_more"  # stalled, but under-coached
+    SEAT_CONVERSATION = "seat_conversation"  # seat fit, wiring or a deal-killer trait
+    ESCALATE = "escalate"  # environmental drag
+    CONVERSATION = "conversation"  # motivation or a life event
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    holds: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    gap: str | None
+    rules: list[Rule]
+    move: NextMove
+    minutes_owed: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.move is NextMove.PIP
+
+
+def stalled_gap(cycles: list[Cycle]) -> str | None:
+    """The specific gap with the most closed cycles and none met (latest first on a tie)."""
+    best: tuple[int, str] | None = None
+    for gap in dict.fromkeys(c.gap for c in reversed(cycles)):
+        on_gap = [c for c in cycles if c.gap == gap]
+        if gap == GENERAL_GAP or any(c.met for c in on_gap):
+            continue
+        if best is None or len(on_gap) > best[0]:
+            best = (len(on_gap), gap)
+    return best[1] if best else None
+
+
+def _pick_gap(history: History, asked: str | None) -> str | None:
+    if asked:
+        return asked
+    specific = [c.gap for c in history.cycles if c.gap != GENERAL_GAP]
+    return stalled_gap(history.cycles) or (specific[-1] if specific else None)
+
+
+def _weeks(cycles: list[Cycle]) -> float:
+    return sum((c.ends_on - c.starts_on).days + 1 for c in cycles) / 7
+
+
+def check(history: History, playbook: Playbook, gap: str | None = None) -> Readiness:
+    """The four rules in order; the first failing one decides the next move."""
+    gap = _pick_gap(history, gap)
+    name = playbook.gaps[gap].name if gap and gap in playbook.gaps else (gap or "no specific gap")
+    cycles = [c for c in history.cycles if gap and c.gap == gap]
+    met = sum(c.met for c in cycles)
+    stalled = len(cycles) >= MIN_CYCLES and met == 0 and gap != GENERAL_GAP
+    rules = [
+        Rule(
+            "A specific gap, coached for more than one cycle without movement",
+            stalled,
+            f"{name}: {len(cycles)} closed cycle{'s' if len(cycles) != 1 else ''}, {met} met"
+            + ("" if stalled else f" (needs at least {MIN_CYCLES}, none met)"),
+        )
+    ]
+    latest = next((d for d in reversed(history.diagnoses) if d.gap == gap), None)
+    wiring_risk = seat_fit_risk(history.archetype, history.seat_archetype)
+    cause_ok = latest is not None and latest.cause == "coaching_gap" and not wiring_risk
+    cause_name = next((c.name for c in playbook.causes.values() if latest and c.key == latest.cause), None)
+    if latest is None:
+        cause_reason = "no diagnosis on record for this gap"
+    elif wiring_risk:
+        cause_reason = "the rep's wiring does not match the seat's archetype: a seat question first"
+    else:
+        cause_reason = f"latest diagnosis ({latest.on.isoformat()}): {cause_name or latest.cause}"
+    rules.append(
+        Rule("The latest diagnosis is a coaching gap, not seat fit, wiring or environment", cause_ok, cause_reason)
+    )
+    killers = [playbook.deal_killers[k].name if k in playbook.deal_killers else k for k in history.deal_killers]
+    rules.append(
+        Rule(
+            "No deal-killer trait flagged",
+            not killers,
+            "none flagged" if not killers else "flagged: " + ", ".join(killers) + " (a seat conversation, not a PIP)",
+        )
+    )
+    coached, owed, reason = _coached(cycles, history.sessions, playbook.pip_coached_share)
+    rules.append(Rule("The manager actually coached it", coached, reason))
+    return Readiness(gap, rules, _move(history, rules, latest, killers, wiring_risk, cycles), owed)
+
+
+def _coached(cycles: list[Cycle], sessions: list[Session], share: int) -> tuple[bool, int, str]:
+    """Coaching time over the cycles reached `share`% of the weekly baseline, with a session in each cycle."""
+    if not cycles:
+        return False, 0, "no closed cycles to measure coaching time over"
+    expected = round(_weeks(cycles) * BASELINE_MINUTES_PER_WEEK * share / 100)
+    inside = [s for s in sessions if any(c.starts_on <= s.on <= c.ends_on for c in cycles)]
+    given = sum(s.minutes for s in inside)
+    bare = sum(1 for c in cycles if not any(c.starts_on <= s.on <= c.ends_on for s in sessions))
+    owed = max(expected - given, 0)
+    reason = f"{given} of {expected} minutes logged over those cycles ({share}% of {BASELINE_MINUTES_PER_WEEK} a week)"
+    if bare:
+        reason += f"; {bare} cycle{'s' if bare != 1 else ''} with no session logged"
+    return owed == 0 and bare == 0, owed, reason
+
+
+def _move(
+    history: History, rules: list[Rule], latest: Read | None, killers: list[str], wiring_risk: bool, cycles: list[Cycle]
+) -> NextMove:
+    if killers or wiring_risk or (latest is not None and latest.cause == "seat_fit"):
+        return NextMove.SEAT_CONVERSATION
+    if latest is not None and latest.cause == "environmental_drag":
+        return NextMove.ESCALATE
+    if latest is not None and latest.cause == "motivation":
+        return NextMove.CONVERSATION
+    if not cycles:
+        return NextMove.PRESCRIBE
+    if not rules[0].holds:
+        return NextMove.KEEP_COACHING
+    if not rules[3].holds:
+        return NextMove.COACH_MORE
+    if not rules[1].holds:  # stalled and coached, but no diagnosis of this gap on record yet
+        return NextMove.DIAGNOSE
+    return NextMove.PIP
