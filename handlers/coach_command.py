@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -33,6 +33,7 @@ class Call:
     user_id: str
     name: str
     args: list[str]
+    trigger_id: str = ""  # for a subcommand that opens a form (valid for 3 s)
 
     def reply(self, message: dict[str, Any] | str) -> None:
         reply(self.respond, message)
@@ -65,7 +66,8 @@ def coach(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient
     lowered = [w.lower() for w in words[:2]]
     for taken in (2, 1):
         if len(lowered) >= taken and (fn := SUBCOMMANDS.get(" ".join(lowered[:taken]))):
-            fn(Call(app_context(context), client, respond, team_id, user_id, lowered[taken - 1], words[taken:]))
+            call = Call(app_context(context), client, respond, team_id, user_id, lowered[taken - 1], words[taken:])
+            fn(replace(call, trigger_id=str(command.get("trigger_id") or "")))
             return
     if not words or lowered[0] == "help":
         reply(respond, help_message())

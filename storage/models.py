@@ -252,3 +252,35 @@ class ManagerSetting(SQLModel, table=True):
     manager_user_id: str = Field(max_length=32)
     summary_channel: str | None = Field(default=None, max_length=32)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OnboardingPlan(SQLModel, table=True):
+    """A new hire's 30/60/90 plan: one per rep, started by their manager from the playbook's draft."""
+
+    __tablename__ = "onboarding_plan"
+    __table_args__ = (UniqueConstraint("team_id", "person_id", name="uq_plan_team_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    manager_user_id: str = Field(max_length=32)
+    start_date: date
+    archetype: str | None = Field(default=None, max_length=64)  # at the start: who the hire is compared with
+    submission_key: str = Field(max_length=64, unique=True)  # the form's view id: one plan per submit
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Milestone(SQLModel, table=True):
+    """One step of a plan, due on a plan day; checked off once, by the rep or their manager."""
+
+    __tablename__ = "milestone"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    plan_id: int = Field(foreign_key="onboarding_plan.id", index=True)
+    phase: int
+    position: int
+    title: str = Field(max_length=150)
+    due_day: int
+    done_at: datetime | None = None
+    done_by: str | None = Field(default=None, max_length=32)

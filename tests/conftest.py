@@ -43,7 +43,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 FAULT_REPORT: list[str] = []
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter) -> None:
     """The fault suite's counts (cases tried, messages sent, duplicates, losses), printed every run."""
     if FAULT_REPORT:
         terminalreporter.section("fault suite counts")
@@ -114,7 +114,7 @@ def _pg_template(admin_url: str) -> str:
     return _TEMPLATES[admin_url]
 
 
-def _sqlite_template(directory) -> str:  # type: ignore[no-untyped-def]
+def _sqlite_template(directory) -> str:
     if "sqlite" not in _TEMPLATES:
         path = directory / "template.db"
         eng = make_engine(f"sqlite:///{path}")
@@ -155,7 +155,7 @@ def _drop_pg_database(admin_url: str, name: str) -> None:
             time.sleep(1)
 
 
-def _database(request: pytest.FixtureRequest, tmp_path, migrated: bool) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def _database(request: pytest.FixtureRequest, tmp_path, migrated: bool) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path / ("coachbot.db" if migrated else "blank.db")
         if migrated:
@@ -171,19 +171,19 @@ def _database(request: pytest.FixtureRequest, tmp_path, migrated: bool) -> Itera
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """A database at the newest schema on each backend: a copy of one migrated per run."""
     yield from _database(request, tmp_path, migrated=True)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def blank_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def blank_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     """An empty database on each backend (for the migration tests)."""
     yield from _database(request, tmp_path, migrated=False)
 
 
 @pytest.fixture
-def engine(database_url: str):  # type: ignore[no-untyped-def]
+def engine(database_url: str):
     eng = make_engine(database_url)
     upgrade(eng)
     txn_guard.watch(eng)
@@ -192,7 +192,7 @@ def engine(database_url: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def playbook():  # type: ignore[no-untyped-def]
+def playbook():
     return load_playbook()
 
 
@@ -213,7 +213,7 @@ def slack() -> Iterator[SlackFakeServer]:
 
 
 @pytest.fixture
-def harness(slack: SlackFakeServer, database_url: str, engine, playbook) -> Iterator[Harness]:  # type: ignore[no-untyped-def]
+def harness(slack: SlackFakeServer, database_url: str, engine, playbook) -> Iterator[Harness]:
     h = Harness(slack, database_url, engine, playbook, admins=frozenset())
     try:
         yield h
@@ -225,7 +225,7 @@ HEADER = "rep,manager,archetype,seat,seat_archetype,coachability,drive,resilienc
 
 
 @pytest.fixture
-def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys):  # type: ignore[no-untyped-def]
+def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys):
     """Run the real `coachbot` entry point against the fake and the test database."""
     from bot.cli import main
 
@@ -252,7 +252,7 @@ def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture
-def import_csv(cli, tmp_path, slack):  # type: ignore[no-untyped-def]
+def import_csv(cli, tmp_path, slack):
     """Import CSV data rows (header added) through `coachbot import`; asserts it succeeded.
 
     The import's own Slack look-ups are cleared from the fake, so tests see only their own calls.

@@ -84,9 +84,9 @@ class BotProcess:
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/slack/events", data=body, method="POST")
         req.add_header("Content-Type", content_type)
         req.add_header("X-Slack-Request-Timestamp", ts)
-        req.add_header(
-            "X-Slack-Signature", SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
-        )
+        signature = SignatureVerifier(SIGNING_SECRET).generate_signature(timestamp=ts, body=body)
+        assert signature is not None
+        req.add_header("X-Slack-Signature", signature)
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:

@@ -31,6 +31,7 @@ def _custom_playbook(tmp_path):
         gap["drills"] = {"default": gap["drills"]["default"], "farmer": "Farmer drill " + "x" * 500}
     for cause in data["causes"].values():
         cause["briefs"] = {"default": cause["briefs"]["default"]}
+    data["onboarding"]["by_archetype"] = {"default": data["onboarding"]["by_archetype"]["default"]}
     path = tmp_path / "custom.yml"
     path.write_text(yaml.safe_dump(data))
     return load_playbook(str(path))

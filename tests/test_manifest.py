@@ -90,6 +90,7 @@ def test_coach_usage_hint_lists_every_subcommand():
         "log",
         "summary",
         "pip",
+        "plan",
     }
     words = set(re.findall(r"[a-z]+", hint))
     missing = sorted(s for s in subs if " " not in s and s not in words)

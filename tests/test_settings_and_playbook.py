@@ -114,6 +114,7 @@ def test_custom_playbook_with_own_archetype_names(tmp_path):
         gap["drills"] = {"default": gap["drills"]["default"]}
     for cause in data["causes"].values():
         cause["briefs"] = {"default": cause["briefs"]["default"]}
+    data["onboarding"]["by_archetype"] = {"default": data["onboarding"]["by_archetype"]["default"]}
     path = tmp_path / "ours.yml"
     path.write_text(yaml.safe_dump(data))
     pb = load_playbook(str(path))

@@ -114,7 +114,7 @@ def check(history: History, playbook: Playbook, gap: str | None = None) -> Readi
     stalled = len(cycles) >= MIN_CYCLES and met == 0 and gap != GENERAL_GAP
     rules = [
         Rule(
-            "A specific gap, coached for more than one cycle without movement",
+            "A specific gap, coached over two or more cycles with no cycle met",
             stalled,
             f"{name}: {len(cycles)} closed cycle{'s' if len(cycles) != 1 else ''}, {met} met"
             + ("" if stalled else f" (needs at least {MIN_CYCLES}, none met)"),

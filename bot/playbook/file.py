@@ -5,8 +5,11 @@ same models into `playbook.schema.json`; `bot.playbook.models` builds the `Playb
 from __future__ import annotations
 
 import re
+from functools import cache
+from importlib import resources
 from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
+import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,6 +29,9 @@ KEY_RE = re.compile(KEY_PATTERN)
 NAME_MAX = 40  # names appear in headers, buttons and select options
 TEXT_MAX = 600  # keeps any one prompt well inside a 3000-character section
 DEFAULT = "default"  # the per-archetype entry for archetypes without their own
+PHASES = (1, 2, 3)  # the 30/60/90 plan: days 1-30, 31-60, 61-90
+MILESTONE_MAX = 150  # a milestone is one line in a plan, a modal and a DM
+MILESTONES_MAX = 8  # per phase: more than this is a list, not a plan
 PROBLEM = "playbook_problem"  # the pydantic error type whose message is already the finished reason
 
 PROMPT_KEYS = (
@@ -86,6 +92,45 @@ Name = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1
 Text = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=TEXT_MAX)]
 PromptText = Annotated[Text, AfterValidator(_placeholders)]
 Phrase = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
+Line = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=MILESTONE_MAX)]
+
+
+def _milestone_count(titles: list[str]) -> list[str]:
+    if not 1 <= len(titles) <= MILESTONES_MAX:
+        _reject(f"list 1 to {MILESTONES_MAX} milestones, one per item (found {len(titles)})")
+    return titles
+
+
+def _phase_numbers(table: Any) -> Any:
+    """Keys are phase numbers: YAML reads `1:` as a number, JSON (an editor's view) as "1"; both count."""
+    if not isinstance(table, dict):
+        return table
+    wrong = [key for key in table if str(key) not in map(str, PHASES)]
+    if wrong:
+        details = [
+            InitErrorDetails(type=_problem("phase numbers are 1, 2 and 3"), loc=(str(key),), input=key) for key in wrong
+        ]
+        raise ValidationError.from_exception_data("phase table", details)
+    return {int(key): titles for key, titles in table.items()}
+
+
+def _numbered_phases(schema: dict[str, Any]) -> None:
+    """In the JSON Schema, a phase table's keys are "1", "2" and "3" and nothing else."""
+    schema["patternProperties"] = {"^[1-3]$": schema.pop("additionalProperties")}
+    schema["additionalProperties"] = False
+
+
+Milestones = Annotated[
+    list[Line],
+    AfterValidator(_milestone_count),
+    Field(json_schema_extra={"minItems": 1, "maxItems": MILESTONES_MAX}),
+]
+# Extra milestones by phase number, e.g. {1: [...], 3: [...]}.
+PhaseTable = Annotated[
+    dict[int, Milestones],
+    Field(min_length=1, json_schema_extra=_numbered_phases),
+    BeforeValidator(_phase_numbers),
+]
 
 _V = TypeVar("_V")
 
@@ -179,27 +224,41 @@ class Prompts(_Content):
     )
 
 
+def _keys(table: Any) -> set[str]:
+    return {key for key in table if isinstance(key, str)} if isinstance(table, dict) else set()
+
+
+def _unknown(name: Any, known: set[str], what: str, loc: tuple[str, ...]) -> list[InitErrorDetails]:
+    """A problem when `name` is a well-formed key that is not one of `known` (a malformed key has its own)."""
+    if not isinstance(name, str) or not KEY_RE.match(name) or name in known:
+        return []
+    return [InitErrorDetails(type=_problem(f"'{name}' is not {what} in this playbook"), loc=(*loc, name), input=name)]
+
+
 def _reference_problems(data: Any) -> list[InitErrorDetails]:
-    """Per-archetype entries (drills, briefs) under a key that is not an archetype of this file.
+    """Entries under a key that is not an archetype (or gap) of this file: per-archetype drills and
+    briefs, and the onboarding plan's extras.
 
     Works on the raw data, so these are reported together with any other problem in the file; a
     part too broken to read is skipped here (its own problem is reported)."""
-    if not isinstance(data, dict) or not isinstance(data.get("archetypes"), dict) or not data["archetypes"]:
+    if not isinstance(data, dict):
         return []
-    known = {*data["archetypes"], DEFAULT}
+    archetypes, gaps = _keys(data.get("archetypes")), _keys(data.get("gaps"))
     problems: list[InitErrorDetails] = []
     for section, field in (("gaps", "drills"), ("causes", "briefs")):
         entries = data.get(section)
-        for key, entry in entries.items() if isinstance(entries, dict) else ():
+        for key, entry in entries.items() if archetypes and isinstance(entries, dict) else ():
             table = entry.get(field) if isinstance(entry, dict) else None
             if (section == "causes" and key not in CAUSES) or not isinstance(table, dict):
                 continue
             for name in table:
-                if isinstance(name, str) and KEY_RE.match(name) and name not in known:
-                    reason = f"'{name}' is not an archetype in this playbook"
-                    problems.append(
-                        InitErrorDetails(type=_problem(reason), loc=(section, key, field, name), input=name)
-                    )
+                problems += _unknown(name, {*archetypes, DEFAULT}, "an archetype", (section, key, field))
+    onboarding = data.get("onboarding")
+    extras = (("by_archetype", archetypes and {*archetypes, DEFAULT}, "an archetype"), ("by_gap", gaps, "a gap"))
+    for field, known, what in extras:
+        table = onboarding.get(field) if isinstance(onboarding, dict) else None
+        for name in table if known and isinstance(table, dict) else ():
+            problems += _unknown(name, known, what, ("onboarding", field))
     return problems
 
 
@@ -226,6 +285,48 @@ class PipRules(_Content):
     )
 
 
+class OnboardingPhaseEntry(_Content):
+    """One phase of a new hire's 30/60/90 plan."""
+
+    name: Name
+    focus: Line = Field(description="One line on what the phase is for.")
+    milestones: Milestones = Field(description="What every new hire does in this phase, one short title each.")
+
+
+def _three_phases(phases: list[OnboardingPhaseEntry]) -> list[OnboardingPhaseEntry]:
+    if len(phases) != len(PHASES):
+        _reject(f"list exactly three phases, in order: days 1-30, 31-60, 61-90 (found {len(phases)})")
+    return phases
+
+
+class OnboardingEntry(_Content):
+    """The 30/60/90 plan Coachbot drafts for a new hire: every phase's milestones, then extras for
+    the hire's archetype and for each gap their assessment flagged. The manager edits the draft."""
+
+    phases: Annotated[
+        list[OnboardingPhaseEntry],
+        AfterValidator(_three_phases),
+        Field(json_schema_extra={"minItems": len(PHASES), "maxItems": len(PHASES)}),
+    ] = Field(description="Days 1-30, 31-60 and 61-90, in that order.")
+    by_archetype: dict[Key, PhaseTable] = Field(
+        default_factory=dict,
+        description="Extra milestones per archetype key (or `default`), by phase number.",
+        json_schema_extra={"additionalProperties": False},
+    )
+    by_gap: dict[Key, PhaseTable] = Field(
+        default_factory=dict,
+        description="Extra milestones per gap key, by phase number.",
+        json_schema_extra={"additionalProperties": False},
+    )
+
+
+@cache
+def shipped_onboarding() -> OnboardingEntry:
+    """The default playbook's plan, so a custom playbook written before plans existed still drafts one."""
+    text = resources.files("bot.playbook").joinpath("default.yml").read_text(encoding="utf-8")
+    return OnboardingEntry.model_validate(yaml.safe_load(text)["onboarding"])
+
+
 class PlaybookFile(_Content):
     """A Coachbot playbook: archetypes, gaps, deal-killer traits, root causes and prompts.
 
@@ -243,6 +344,10 @@ class PlaybookFile(_Content):
     escalation_owners: Table[Text] = Field(description="Who owns each kind of environmental drag.")
     prompts: Prompts
     pip: PipRules = Field(default_factory=PipRules, description="PIP readiness settings (optional).")
+    onboarding: OnboardingEntry = Field(
+        default_factory=shipped_onboarding,
+        description="The 30/60/90 plan for new hires (optional: without it, the default playbook's plan).",
+    )
 
     @model_validator(mode="wrap")
     @classmethod

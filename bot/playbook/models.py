@@ -6,8 +6,9 @@ the key and the reason instead of failing later inside a Slack handler.
 `PlaybookFile` and the models it is made of describe the file: pydantic checks the types, the
 required and unknown keys and the lengths, and `PlaybookFile`'s model validator checks the names
 that must refer to something else in the file (a drill or brief for an archetype the file does not
-define). The same models generate `playbook.schema.json` (see `bot.playbook.schema`), so an editor
-checks a custom playbook against exactly these rules while it is typed. `Playbook` is what the rest
+define, onboarding milestones for an archetype or gap it lacks). The same models generate
+`playbook.schema.json` (see `bot.playbook.schema`), so an editor checks a custom playbook against
+exactly these rules while it is typed. `Playbook` is what the rest
 of Coachbot reads: the same content with each entry's key and the file it came from.
 """
 
@@ -36,6 +37,7 @@ from bot.playbook.file import (
     DealKillerEntry,
     GapEntry,
     NamedEntry,
+    OnboardingEntry,
     PlaybookError,
     PlaybookFile,
     Prompts,
@@ -70,6 +72,37 @@ def with_article(name: str) -> str:
     return f"{article} {name}"
 
 
+class OnboardingPhase(BaseModel):
+    """One phase of the 30/60/90 plan: its name, what it is for, and every new hire's milestones."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    focus: str
+    milestones: list[str]
+
+
+class Onboarding(BaseModel):
+    """The playbook's 30/60/90 content: three phases, plus extra milestones by phase number (1-3) for
+    an archetype key (or `default`) and for a gap key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phases: list[OnboardingPhase]
+    by_archetype: dict[str, dict[int, list[str]]]
+    by_gap: dict[str, dict[int, list[str]]]
+
+    @classmethod
+    def from_file(cls, entry: OnboardingEntry, archetypes: set[str], gaps: set[str]) -> Onboarding:
+        """Extras only for keys this playbook has: a custom playbook without its own plan gets the
+        default playbook's, which may name archetypes and gaps it does not define."""
+        return cls(
+            phases=[OnboardingPhase(**dict(phase)) for phase in entry.phases],
+            by_archetype={k: v for k, v in entry.by_archetype.items() if k in archetypes or k == DEFAULT},
+            by_gap={k: v for k, v in entry.by_gap.items() if k in gaps},
+        )
+
+
 _N = TypeVar("_N", bound=NamedEntry)
 
 
@@ -85,6 +118,7 @@ class Playbook(BaseModel):
     escalation_owners: dict[str, str]
     prompts: Prompts
     pip_coached_share: int = 75
+    onboarding: Onboarding
 
     @classmethod
     def from_file(cls, document: PlaybookFile, source: str) -> Playbook:
@@ -98,6 +132,7 @@ class Playbook(BaseModel):
             escalation_owners=document.escalation_owners,
             prompts=document.prompts,
             pip_coached_share=document.pip.coached_share,
+            onboarding=Onboarding.from_file(document.onboarding, set(document.archetypes), set(document.gaps)),
         )
 
     def find_archetype(self, value: str) -> Archetype | None:
@@ -182,6 +217,8 @@ def _reason(detail: ErrorDetails) -> str:
         if kind in ("too_long", "string_too_long"):
             return f"{ctx['actual_length']} characters, at most {ctx['max_length']} allowed"
         return "must be text" if kind == "string_type" else "missing or empty text"
+    if expected == "array":
+        return "missing (must be a list)" if kind == "missing" else "must be a list"
     message = detail["msg"]
     return message[:1].lower() + message[1:]
 

@@ -121,6 +121,7 @@ HELP_COMMANDS = [
     ),
     ("/coach log MINUTES KIND @rep…", "Managers: log coaching time (1:1, call-review, role-play, group)."),
     ("/coach summary", "Managers: post your weekly team summary now."),
+    ("/coach plan @rep", "Managers: draft, edit and start a new hire's 30/60/90 onboarding plan."),
     (
         "/coach pip @rep [gap]",
         "Managers: is a PIP the honest next step? Checks four rules and says the next move if not.",

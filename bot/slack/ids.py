@@ -23,6 +23,7 @@ class Action(StrEnum):
     CHECKIN_PICK = "checkin_pick"
     REQUEST_ACCEPT = "manager_request_accept"
     REQUEST_DECLINE = "manager_request_decline"
+    MILESTONE_DONE = "milestone_done"
     HOME_DIAGNOSE = "home_diagnose"
     HOME_LOG_SESSION = "home_log_session"
     HOME_POST_SUMMARY = "home_post_summary"
@@ -44,6 +45,7 @@ class Form(StrEnum):
     LOG_SESSION = "log_session"
     SUMMARY_CHANNEL = "summary_channel"
     WORKSPACE_SETTINGS = "workspace_settings"
+    PLAN = "onboarding_plan"
 
 
 # Input elements inside Coachbot's modals all use this action_id; the block_id names the field.

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from bot.onboarding.progress import Progress
+from bot.onboarding.service import progress_of
 from storage.models import (
     CheckIn,
     CoachingSession,
@@ -38,6 +40,7 @@ class RepData:
     minutes_group: int = 0
     diagnoses: list[Diagnosis] = field(default_factory=list)  # newest first
     blocked: list[str] = field(default_factory=list)
+    onboarding: Progress | None = None  # a 30/60/90 plan, when the rep has one
 
 
 @dataclass
@@ -135,6 +138,8 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
         by_person[d.person_id].append(d)
     for pid, items in by_person.items():
         reps[pid].diagnoses = items
+    for pid, plan_progress in progress_of(session, team_id, people, today).items():
+        reps[pid].onboarding = plan_progress
     return TeamData(
         team_id,
         manager_id,

@@ -15,6 +15,8 @@ from sqlmodel import Session, col, select
 
 from bot.coaching import service as svc
 from bot.context import AppContext
+from bot.onboarding.progress import Progress
+from bot.onboarding.service import progress_of
 from bot.practice.schedule import WEEKDAYS, local_today, zone_for
 from bot.roster.access import user_is_admin
 from bot.slack import limits as L
@@ -38,6 +40,8 @@ class RepView:
     active: list[tuple[Commitment, int]] = field(default_factory=list)
     recent_checkins: list[CheckIn] = field(default_factory=list)
     outcomes: list[Commitment] = field(default_factory=list)
+    onboarding: Progress | None = None
+    phase_name: str = ""
 
 
 @dataclass
@@ -80,7 +84,10 @@ def load_home(session: Session, ctx: AppContext, team_id: str, user_id: str, is_
                     .limit(5)
                 )
             )
-        if rep.active or rep.outcomes or rep.recent_checkins:
+        rep.onboarding = progress_of(session, team_id, [person], today).get(person.id)
+        if rep.onboarding is not None and rep.onboarding.phase is not None:
+            rep.phase_name = ctx.playbook.onboarding.phases[rep.onboarding.phase - 1].name
+        if rep.active or rep.outcomes or rep.recent_checkins or rep.onboarding:
             data.rep = rep
     team = load_team(session, team_id, user_id, today)
     if team.reps:
@@ -91,8 +98,25 @@ def load_home(session: Session, ctx: AppContext, team_id: str, user_id: str, is_
     return data
 
 
+def _plan_blocks(progress: Progress, phase_name: str) -> list[dict[str, Any]]:
+    """The rep's plan in brief, with the next open steps to check off."""
+    state = "behind" if progress.status.behind else "on track"
+    where = f"day {progress.day} of 90 ({escape_mrkdwn(phase_name)})" if progress.phase else "finished"
+    blocks = [
+        header("Your 30/60/90 plan"),
+        section(f"{where} · {progress.status.done} of {progress.status.due} steps due so far are done: {state}"),
+    ]
+    for step in progress.next_steps:
+        block = section(f":white_square: {escape_mrkdwn(truncate(step.title, 150))} _(by day {step.due_day})_")
+        block["accessory"] = button("Done", Action.MILESTONE_DONE, str(step.id))
+        blocks.append(block)
+    return blocks
+
+
 def _rep_blocks(rep: RepView, today: date) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
+    if rep.onboarding is not None:
+        blocks += _plan_blocks(rep.onboarding, rep.phase_name)
     blocks.append(header("Your practice"))
     for commitment, logged in rep.active:
         assert commitment.id is not None

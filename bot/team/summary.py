@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.onboarding.rules import behind_reason
 from bot.playbook.models import Playbook, with_article
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.slack import limits as L
@@ -17,6 +18,7 @@ from bot.slack.blocks import context, header, section
 from bot.slack.text import escape_mrkdwn, truncate
 
 if TYPE_CHECKING:  # the data module reads the database; the rules only need its shapes
+    from bot.onboarding.progress import Progress
     from bot.team.data import RepData, TeamData
 
 # The kinds of coaching session a manager logs, by what they may type, and how each is named.
@@ -102,6 +104,19 @@ def pip_ready_gap(rep: RepData, playbook: Playbook | None = None) -> str | None:
     return stalled_gap(rep)
 
 
+def plan_line(progress: Progress, playbook: Playbook) -> str:
+    """Day, phase and plan progress in a few words, with the ramp among earlier hires when there are enough."""
+    phase = playbook.onboarding.phases[(progress.phase or 1) - 1].name
+    state = "behind" if progress.status.behind else "on track"
+    done, due = progress.status.done, progress.status.due
+    line = f"day {progress.day}/90 ({escape_mrkdwn(phase)}) · plan {done}/{due} due, {state}"
+    if progress.ramp is not None:
+        line += f" · ramp: ahead of {progress.ramp}% of {progress.peers} earlier hires"
+    else:
+        line += " · ramp: not enough earlier hires of this wiring to compare yet"
+    return line
+
+
 def rep_line(rep: RepData, playbook: Playbook, today: date) -> str:
     p = rep.person
     parts = [f"*<@{p.slack_user_id}>*"]
@@ -116,7 +131,9 @@ def rep_line(rep: RepData, playbook: Playbook, today: date) -> str:
     else:
         parts.append("no wiring profile")
     status = onboarding_status(p.start_date, today)
-    if status.day is not None:
+    if rep.onboarding is not None and rep.onboarding.phase is not None:
+        parts.append(plan_line(rep.onboarding, playbook))
+    elif status.day is not None:
         parts.append(f"day {status.day}/90")
     elif "ramped" in status.label:
         parts.append("ramped")
@@ -182,6 +199,11 @@ def _rep_flags(r: RepData, playbook: Playbook, today: date, four_weeks_start: da
                 f":arrow_up: *Environmental drag* {uid}: {escape_mrkdwn(truncate(d.evidence, 160))} "
                 f"→ escalate to {escape_mrkdwn(owner)}."
             )
+    if r.onboarding is not None and r.onboarding.behind_two_weeks:
+        latest = r.diagnoses[0].cause if r.diagnoses else None
+        risk = bool(r.profile and r.seat and seat_fit_risk(r.profile.archetype, r.seat.archetype))
+        reason = behind_reason(latest, risk, deal_killer_names(r, playbook))
+        flags.append(f":hourglass: *Onboarding behind two weeks running* {uid}: {escape_mrkdwn(reason)}")
     if r.person.nudges_paused_until and r.person.nudges_paused_until > today:
         flags.append(f":double_vertical_bar: *Paused* {uid} until {r.person.nudges_paused_until.isoformat()}.")
     for reason in r.blocked:

@@ -1,0 +1,69 @@
+"""The plan form the manager edits, and the plan as the rep sees it (with a Done button per step). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from bot.onboarding.rules import PHASE_ENDS, MilestoneDraft
+from bot.slack import Message, View
+from bot.slack.blocks import button, context, header, section
+from bot.slack.forms import input_block, modal
+from bot.slack.ids import Action, Form
+from bot.slack.text import escape_mrkdwn, truncate
+
+PHASE_TEXT_MAX = 1500  # eight milestones of up to 150 characters, one per line
+PRIVACY = "Visible only to you, your manager and Coachbot admins."
+
+
+def phase_days(phase: int) -> str:
+    first = 1 if phase == 1 else PHASE_ENDS[phase - 2] + 1
+    return f"Days {first}–{PHASE_ENDS[phase - 1]}"
+
+
+def plan_modal(rep_id: str, start: date, drafts: list[MilestoneDraft], phase_names: list[str]) -> View:
+    blocks: list[dict[str, Any]] = [
+        section(
+            f"A 30/60/90 plan for <@{rep_id}>, starting {start.isoformat()}, drafted from the playbook and "
+            "their wiring. Edit it freely: one milestone per line, up to eight per phase."
+        )
+    ]
+    for phase, name in enumerate(phase_names, start=1):
+        lines = "\n".join(d.title for d in drafts if d.phase == phase)
+        element = {"type": "plain_text_input", "multiline": True, "max_length": PHASE_TEXT_MAX, "initial_value": lines}
+        blocks.append(input_block(f"phase_{phase}", f"{phase_days(phase)}: {name}", element))
+    return modal(Form.PLAN, "30/60/90 plan", "Start the plan", blocks, {"rep": rep_id})
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    phase: int
+    title: str
+    due_day: int
+    done: bool
+
+
+def plan_message(rep_id: str, manager_id: str, day: int, steps: list[Step], phase_names: list[str]) -> Message:
+    """The whole plan, open steps with a Done button; used for the rep's DM and redrawn on each check-off."""
+    done = sum(s.done for s in steps)
+    blocks: list[dict[str, Any]] = [
+        header("Your first 90 days"),
+        section(
+            f"<@{manager_id}> set up this plan with you. Check each step off when it is done; "
+            f"either of you can. {done} of {len(steps)} done so far."
+        ),
+    ]
+    for phase, name in enumerate(phase_names, start=1):
+        blocks.append(section(f"*{phase_days(phase)}: {escape_mrkdwn(name)}*"))
+        for step in (s for s in steps if s.phase == phase):
+            text = f"{escape_mrkdwn(truncate(step.title, 150))} _(by day {step.due_day})_"
+            if step.done:
+                blocks.append(section(f":white_check_mark: ~{text}~"))
+            else:
+                block = section(f":white_square: {text}")
+                block["accessory"] = button("Done", Action.MILESTONE_DONE, str(step.id))
+                blocks.append(block)
+    blocks.append(context(f"Day {day} of 90 for <@{rep_id}>. {PRIVACY}"))
+    return {"text": f"Your 30/60/90 plan: {done} of {len(steps)} steps done", "blocks": blocks[:50]}
