@@ -7,6 +7,7 @@ import gc
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -59,6 +60,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError
 
+    from bot.onboarding.service import without_plan
     from bot.roster.importer import ImportRejected, apply_rows, read_rows, validate_rows
     from bot.slack.client import make_web_client
     from bot.slack.users import SlackUser, fetch_user, fetch_user_by_email
@@ -100,6 +102,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"dry run, nothing written. {summary.describe()}")
             return 0
     print(summary.describe())
+    with session_scope(engine) as session:
+        waiting = without_plan(session, team_id, datetime.now(UTC).date())
+    if waiting:
+        print(
+            f"{len(waiting)} rep(s) are in their first 90 days with no onboarding plan; their managers can draft "
+            "one with `/coach plan @rep` (the weekly summary reminds them)."
+        )
     return 0
 
 

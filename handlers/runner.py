@@ -28,7 +28,7 @@ from bot.errors import describe_error
 from bot.roster.access import in_workspace, is_own_member
 from bot.slack import deliveries
 from bot.slack.request_info import describe_request, request_ids
-from bot.slack.users import fetch_user
+from bot.slack.users import fetch_user, one_request
 
 WORK_SLOTS = 4  # view submissions doing their after-ack work at the same time
 FORM_ACK_WAIT = 2.5  # seconds a form's listener has to acknowledge (Slack allows 3)
@@ -103,9 +103,19 @@ def deferred(fn: Callable[..., Any], work: Executor, ctx: AppContext) -> Callabl
                 strict=True,
             )
         )
-        work.submit(_run_once, ctx, fn, {n: available.get(n) for n in names}, available)
+        work.submit(_scoped(_run_once), ctx, fn, {n: available.get(n) for n in names}, available)
 
     return _bolt_signature(wrapper, fn)
+
+
+def _scoped(body: Callable[..., None]) -> Callable[..., None]:
+    """Run a listener body inside one request's scope: Slack's record of each user is read once."""
+
+    def run(*args: Any) -> None:
+        with one_request():
+            body(*args)
+
+    return run
 
 
 def _run_once(ctx: AppContext, fn: Callable[..., Any], kwargs: dict[str, Any], available: dict[str, Any]) -> None:
@@ -241,7 +251,7 @@ def ack_first(
                     slots.release()
                 acked.set()
 
-        forms.submit(run)
+        forms.submit(_scoped(run))
         if not acked.wait(timeout=FORM_ACK_WAIT):
             log.warning(
                 "form not acknowledged in %.1f s; closed empty kind=%s name=%s", FORM_ACK_WAIT, *describe_request(body)

@@ -99,6 +99,14 @@ def test_diagnose_opens_modal_with_wiring_and_history(h):
     assert h.fake.calls_to("chat.postMessage") == [] and h.fake.responses() == []
 
 
+def test_slack_is_asked_about_each_person_once_per_request(h):
+    h.fake.reset_calls()
+    h.command(MANAGER, f"<@{REP}> noticed a rushed discovery call", command="/diagnose")
+    asked = [c.args.get("user") for c in h.fake.calls_to("users.info")]
+    assert sorted(asked) == sorted({MANAGER, REP})  # own-team check, role check and mention share one read
+    assert h.fake.calls_to("views.open")
+
+
 @pytest.mark.parametrize(
     ("caller", "team", "expected"),
     [

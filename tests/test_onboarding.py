@@ -203,3 +203,29 @@ def test_summary_flags_a_hire_behind_two_weeks_with_the_likely_reason(h, engine)
     flag = summary[summary.index("Onboarding behind two weeks running") :][:400]
     assert "seat" in flag.lower()
     assert "not enough earlier hires" in summary
+
+
+def test_summary_asks_the_manager_to_start_a_plan_until_there_is_one(h, engine):
+    h.command(MANAGER, "summary")
+    summary = " ".join(c.text_dump() for c in _dms_to(h.fake, MANAGER))
+    assert f"<@{REP}> is on day 12 of 90 with no onboarding plan" in summary
+    assert f"<@{REP2}> is on day" not in summary  # started long ago: past onboarding
+    view = open_plan(h)
+    h.submit(MANAGER, view, _phase_values(view))
+    h.fake.reset_calls()
+    h.command(MANAGER, "summary")
+    summary = " ".join(c.text_dump() for c in _dms_to(h.fake, MANAGER))
+    assert "with no onboarding plan" not in summary and "day 12/90" in summary
+
+
+def test_import_says_which_hires_have_no_plan(cli, tmp_path, slack):
+    from datetime import date, timedelta
+
+    from tests.conftest import HEADER
+
+    start = (date.today() - timedelta(days=5)).isoformat()
+    path = tmp_path / "hires.csv"
+    path.write_text(HEADER + f"{REP},{MANAGER},Root,Hunter,Engine,72,65,40,,discovery,{start}\n")
+    code, out, err = cli("import", str(path))
+    assert code == 0, err
+    assert "1 rep(s) are in their first 90 days with no onboarding plan" in out

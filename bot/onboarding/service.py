@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.onboarding.progress import PeerRecord, Progress, StepRecord, progress
-from bot.onboarding.rules import MilestoneDraft
+from bot.onboarding.rules import PLAN_DAYS, MilestoneDraft, plan_day
 from storage.models import Commitment, Milestone, OnboardingPlan, Person
 
 
@@ -153,3 +153,22 @@ def progress_of(session: Session, team_id: str, people: list[Person], today: dat
         ]
         found[plan.person_id] = progress(plan.start_date, today, steps[plan.id or 0], met[plan.person_id], peers)
     return found
+
+
+def without_plan(session: Session, team_id: str, today: date) -> list[tuple[str, str, date]]:
+    """Reps in (or about to start) their first 90 days with a manager and no plan: (rep, manager, start)."""
+    planned = select(OnboardingPlan.person_id).where(OnboardingPlan.team_id == team_id)
+    people = session.exec(
+        select(Person).where(
+            Person.team_id == team_id,
+            Person.active,
+            col(Person.manager_user_id).is_not(None),
+            col(Person.start_date).is_not(None),
+            col(Person.id).not_in(planned),
+        )
+    )
+    return [
+        (p.slack_user_id, p.manager_user_id or "", p.start_date)
+        for p in people
+        if p.start_date is not None and plan_day(p.start_date, today) <= PLAN_DAYS
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,15 +39,36 @@ class SlackUser:
         )
 
 
+# Within one request, Slack's record of a user is read once: the own-team check, the role check and
+# the rest of the listener share it (handlers.runner opens the scope; outside one nothing is kept).
+_SEEN: ContextVar[dict[str, SlackUser | None] | None] = ContextVar("slack_users_seen", default=None)
+
+
+@contextmanager
+def one_request() -> Iterator[None]:
+    token = _SEEN.set({})
+    try:
+        yield
+    finally:
+        _SEEN.reset(token)
+
+
 def fetch_user(client: WebClient, user_id: str) -> SlackUser | None:
     """None when Slack does not know the id (or it belongs to a workspace we cannot see)."""
+    seen = _SEEN.get()
+    if seen is not None and user_id in seen:
+        return seen[user_id]
     try:
         resp = client.users_info(user=user_id)
     except SlackApiError as exc:
-        if exc.response.get("error") in ("user_not_found", "user_not_visible"):
-            return None
-        raise
-    return SlackUser.from_api(resp["user"])
+        if exc.response.get("error") not in ("user_not_found", "user_not_visible"):
+            raise
+        user = None
+    else:
+        user = SlackUser.from_api(resp["user"])
+    if seen is not None:
+        seen[user_id] = user
+    return user
 
 
 def fetch_user_by_email(client: WebClient, email: str) -> SlackUser | None:

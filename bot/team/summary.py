@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.onboarding.rules import behind_reason
+from bot.onboarding.rules import PLAN_DAYS, behind_reason, plan_day
 from bot.playbook.models import Playbook, with_article
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.slack import limits as L
@@ -211,6 +211,17 @@ def _rep_flags(r: RepData, playbook: Playbook, today: date, four_weeks_start: da
     return flags
 
 
+def _plan_suggestion(rep: RepData, today: date) -> str | None:
+    """A hire in (or about to start) their first 90 days with no plan: the manager is asked to start one."""
+    start = rep.person.start_date
+    if rep.onboarding is not None or start is None or plan_day(start, today) > PLAN_DAYS:
+        return None
+    uid = f"<@{rep.person.slack_user_id}>"
+    day = plan_day(start, today)
+    when = f"is on day {day} of 90" if day >= 1 else f"starts on {start.isoformat()}"
+    return f":seedling: {uid} {when} with no onboarding plan: `/coach plan {uid}` drafts one from their wiring."
+
+
 def build_summary(data: TeamData, playbook: Playbook) -> Summary:
     s = Summary(manager_id=data.manager_id, week_start=data.week_start, today=data.today)
     s.rep_lines = [rep_line(r, playbook, data.today) for r in data.reps]
@@ -242,6 +253,7 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
         s.team_lines.append(f"No coaching logged this week: {names}{more}")
     for r in data.reps:
         s.flags += _rep_flags(r, playbook, data.today, four_weeks_start)
+    s.suggestions += [line for r in data.reps if (line := _plan_suggestion(r, data.today))]
     shared: dict[str, list[str]] = defaultdict(list)
     for r in data.reps:
         for g in r.profile.gaps if r.profile else []:
