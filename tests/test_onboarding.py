@@ -229,3 +229,21 @@ def test_import_says_which_hires_have_no_plan(cli, tmp_path, slack):
     code, out, err = cli("import", str(path))
     assert code == 0, err
     assert "1 rep(s) are in their first 90 days with no onboarding plan" in out
+
+
+def test_weekly_nudge_names_the_hires_onboarding_phase(h, engine, playbook):
+    from datetime import date
+
+    from bot.outbox.dispatcher import Dispatcher
+    from bot.slack.client import make_dispatch_client
+    from tests.seed import commitment, slack_user
+
+    view = open_plan(h)
+    h.submit(MANAGER, view, _phase_values(view))
+    commitment(engine, playbook, slack_user(REP, tz="America/New_York"), MANAGER, date(2026, 11, 9), key="phase")
+    h.fake.reset_calls()
+    Dispatcher(h.ctx, make_dispatch_client(h.settings)).run_pass(datetime(2026, 11, 9, 16, 0, tzinfo=UTC))
+    (nudge,) = _dms_to(h.fake, REP)
+    text = nudge.text_dump()
+    assert "This week's practice" in text
+    assert f"Onboarding, day 9 of 90 ({playbook.onboarding.phases[0].name})" in text

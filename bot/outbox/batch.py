@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from storage.models import CheckIn, Commitment, Person, ScheduledMessage, WiringProfile, Workspace
+from storage.models import CheckIn, Commitment, OnboardingPlan, Person, ScheduledMessage, WiringProfile, Workspace
 
 
 @dataclass
@@ -21,6 +22,7 @@ class BatchData:
     active_by_person: dict[int, list[Commitment]]
     logged: dict[int, int]
     archetypes: dict[int, str]
+    plan_starts: dict[int, date]  # person id -> onboarding plan start, for the phase line in nudges
 
     @classmethod
     def load(cls, session: Session, batch: list[ScheduledMessage]) -> BatchData:
@@ -67,6 +69,13 @@ class BatchData:
         ):
             if version > versions.get(pid, 0):
                 versions[pid], archetypes[pid] = version, archetype
+        plan_starts = dict(
+            session.exec(
+                select(col(OnboardingPlan.person_id), col(OnboardingPlan.start_date)).where(
+                    col(OnboardingPlan.person_id).in_(person_ids)
+                )
+            ).all()
+        )
         return cls(
             workspaces,
             people,
@@ -74,4 +83,5 @@ class BatchData:
             active_by_person,
             logged,
             archetypes,
+            plan_starts,
         )

@@ -5,12 +5,13 @@ Slack call, and one bad row never stops the rest of the batch."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from bot.errors import describe_error
+from bot.onboarding.rules import phase_of, plan_day
 from bot.outbox.batch import BatchData
 from bot.outbox.outcomes import mark
 from bot.outbox.report import PassReport
@@ -75,13 +76,22 @@ def _deliver(worker: Worker, row: ScheduledMessage, data: BatchData, now: dateti
             for c in data.active_by_person.get(person.id or -1, [commitment]):
                 gap = worker.ctx.playbook.gaps.get(c.gap)
                 items.append((c, data.logged.get(c.id or -1, 0), gap.drill_for(archetype) if gap else None))
-            message = rc.nudge_message(items, today)
+            message = rc.nudge_message(items, today, _phase_line(worker, data.plan_starts.get(person.id or -1), today))
     if person.unreachable_reason:
         return mark(worker, row, "unreachable", now, report, person.unreachable_reason)
     send(worker, row, person, message, now, report)
     if row.kind == "closeout":  # the Home tabs show the outcome now
         for user_id in refresh:
             publish_home(worker.ctx, worker.client, row.team_id, user_id)
+
+
+def _phase_line(worker: Worker, start: date | None, today: date) -> str | None:
+    """For a hire with a 30/60/90 plan: which phase this week is in, and what it is for."""
+    phase = phase_of(plan_day(start, today)) if start else None
+    if start is None or phase is None:
+        return None
+    spec = worker.ctx.playbook.onboarding.phases[phase - 1]
+    return f"Onboarding, day {plan_day(start, today)} of 90 ({spec.name}): {spec.focus}"
 
 
 def _deliver_summary(worker: Worker, row: ScheduledMessage, data: BatchData, now: datetime, report: PassReport) -> None:

@@ -43,9 +43,12 @@ def _commitment_buttons(commitment_id: int) -> dict[str, Any]:
     )
 
 
-def nudge_message(items: list[tuple[Any, int, str | None]], today: date) -> Message:
-    """The weekly practice DM. items: (commitment, logged so far, this week's drill or None)."""
+def nudge_message(items: list[tuple[Any, int, str | None]], today: date, phase_line: str | None = None) -> Message:
+    """The weekly practice DM. items: (commitment, logged so far, this week's drill or None); a hire
+    with an onboarding plan also gets a line on their current phase."""
     blocks: list[dict[str, Any]] = [header("This week's practice")]
+    if phase_line:
+        blocks.append(context(escape_mrkdwn(phase_line)))
     for commitment, logged, drill in items[:10]:
         assert commitment.id is not None
         blocks.append(
