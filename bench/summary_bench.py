@@ -3,7 +3,8 @@ and one manager with all 1,000), printing time and SQL statement count.
 
     .venv/bin/python bench/summary_bench.py [--database-url URL]
 
-Target (issue 5): under 0.5 s for the 1,000-rep organisation; statements do not grow with size.
+Target (issue 5): under 0.5 s for the 1,000-rep organisation; statements do not grow with size,
+with onboarding plans (issue 11) in it too.
 """
 
 from __future__ import annotations
@@ -13,20 +14,21 @@ import os
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import event  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+from sqlmodel import Session, col, select  # noqa: E402
 
 from bot.playbook.models import load_playbook  # noqa: E402
 from bot.team.data import load_team  # noqa: E402
 from bot.team.summary import build_summary, summary_messages  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
+from storage.models import Milestone, OnboardingPlan, Person  # noqa: E402
 from tests.seed import bulk_team  # noqa: E402
 
 TEAM = "T0BENCH"
@@ -36,6 +38,36 @@ TODAY = date(2026, 11, 13)
 def seed(engine, managers: dict[str, int]) -> None:
     for manager, size in managers.items():
         bulk_team(engine, TEAM, manager, size, f"{manager}R", statuses=("missed", "met", "active"))
+
+
+def seed_plans(engine, every: int = 4) -> int:
+    """A 30/60/90 plan with nine steps (some done) for every `every`-th rep: onboarding lines, flags
+    and ramp peers in the summary. Returns how many plans."""
+    with Session(engine) as s:
+        people = s.exec(select(Person).where(Person.team_id == TEAM).order_by(col(Person.id))).all()
+        plans = 0
+        for i, person in enumerate(people):
+            if i % every or person.id is None:
+                continue
+            start = TODAY - timedelta(days=10 + i % 70)
+            plan = OnboardingPlan(
+                team_id=TEAM, person_id=person.id, manager_user_id=person.manager_user_id or "",
+                start_date=start, archetype="engine", submission_key=f"bench-plan-{person.id}",
+            )  # fmt: skip
+            s.add(plan)
+            s.flush()
+            assert plan.id is not None
+            for n in range(9):
+                done = datetime.combine(start + timedelta(days=n * 9), datetime.min.time(), tzinfo=UTC)
+                s.add(
+                    Milestone(
+                        team_id=TEAM, plan_id=plan.id, phase=n // 3 + 1, position=n % 3 + 1, title=f"Step {n}",
+                        due_day=(n + 1) * 10, done_at=done if n % 2 == 0 and done.date() <= TODAY else None,
+                    )
+                )  # fmt: skip
+            plans += 1
+        s.commit()
+    return plans
 
 
 def measure(engine, playbook, managers: list[str]) -> tuple[float, int, int, int]:
@@ -67,6 +99,7 @@ def main() -> int:
     upgrade(engine)
     ten = {f"UM{i:02d}" for i in range(10)}
     seed(engine, {**dict.fromkeys(ten, 100), "UMALL": 1000, "USMALL": 5})
+    plans = seed_plans(engine, every=int(os.environ.get("BENCH_PLAN_EVERY", "4")))
     playbook = load_playbook()
     measure(engine, playbook, ["USMALL"])  # warm-up
     rows = []
@@ -77,7 +110,7 @@ def main() -> int:
     ):
         elapsed, statements, reps, messages = measure(engine, playbook, managers)
         rows.append((label, elapsed, statements, reps, messages))
-    print(f"cores {os.cpu_count()}, database {url.split(':', 1)[0]}")
+    print(f"cores {os.cpu_count()}, database {url.split(':', 1)[0]}, onboarding plans {plans} (9 steps each)")
     print(
         f"{'organisation':<26} {'time':>9} {'target':>8} {'ratio':>6} {'statements':>11} {'per manager':>12} "
         f"{'messages':>9}"

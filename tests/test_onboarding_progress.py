@@ -45,18 +45,19 @@ def test_ramp_needs_three_earlier_hires_of_the_same_day():
     mine = _steps({1: START + timedelta(days=3), 2: START + timedelta(days=12)})
     early = date(2026, 6, 1)
     peers = [
-        PeerRecord(early, [early + timedelta(days=5)]),  # 1 by day 30
-        PeerRecord(early, [early + timedelta(days=5), early + timedelta(days=9), early + timedelta(days=20)]),  # 3
+        PeerRecord.of(early, [early + timedelta(days=5)]),  # 1 by day 30
+        PeerRecord.of(early, [early + timedelta(days=5), early + timedelta(days=9), early + timedelta(days=20)]),
     ]
     p = progress(START, today, mine, [], peers)
     assert p.ramp is None and p.peers == 2
-    peers.append(PeerRecord(early, [early + timedelta(days=40)]))  # done after day 30: 0 by the same day
-    p = progress(START, today, mine, [], peers)
+    peers.append(PeerRecord.of(early, [early + timedelta(days=40)]))  # done after day 30: 0 by the same day
+    p = progress(START, today, mine, [], sorted(peers, key=lambda peer: peer.start))
     assert p.peers == 3 and p.value == 2 and p.ramp == 67  # above two of three
 
 
 def test_later_hires_and_met_commitments():
     today = START + timedelta(days=29)
-    later = PeerRecord(START + timedelta(days=3), [START + timedelta(days=4)])  # started after: not a peer
-    p = progress(START, today, _steps(), [START + timedelta(days=10)], [later] * 5)
+    later = PeerRecord.of(START + timedelta(days=3), [START + timedelta(days=4)])  # started after: not a peer
+    same = PeerRecord.of(START, [START])  # this hire itself, or one who started the same day
+    p = progress(START, today, _steps(), [START + timedelta(days=10)], [same, *[later] * 5])
     assert p.peers == 0 and p.ramp is None and p.value == 1

@@ -3,7 +3,9 @@ the next open steps, and their ramp among earlier hires of the same archetype. P
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.onboarding.rules import PlanStatus, phase_of, plan_day, plan_status, ramp_percentile
@@ -21,10 +23,14 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class PeerRecord:
-    """An earlier hire's plan: its start and the days its steps were done and commitments met."""
+    """An earlier hire's plan: its start and the plan days on which a step was done or a commitment met."""
 
     start: date
-    done_on: list[date] = field(default_factory=list)
+    done_days: tuple[int, ...] = ()  # sorted
+
+    @classmethod
+    def of(cls, start: date, done_on: list[date]) -> PeerRecord:
+        return cls(start, tuple(sorted(plan_day(start, d) for d in done_on)))
 
 
 @dataclass(frozen=True)
@@ -44,20 +50,18 @@ def _status_on(steps: list[StepRecord], day: int, on: date) -> PlanStatus:
 
 
 def progress(
-    start: date, today: date, steps: list[StepRecord], met_on: list[date], peers: list[PeerRecord]
+    start: date, today: date, steps: list[StepRecord], met_on: list[date], peers: Sequence[PeerRecord]
 ) -> Progress:
+    """`peers`: the workspace's plans for the same archetype, sorted by start (this one may be among them)."""
     day = plan_day(start, today)
     status = _status_on(steps, day, today)
     week_ago = today - timedelta(days=7)
     behind_two_weeks = status.behind and day - 7 >= 1 and _status_on(steps, day - 7, week_ago).behind
     open_steps = sorted((s for s in steps if s.done_on is None), key=lambda s: (s.due_day, s.id))
     value = sum(1 for s in steps if s.done_on and s.done_on <= today) + sum(1 for d in met_on if d <= today)
-    # Earlier hires as they stood on the same plan day (only those who have reached it).
-    same_day = [
-        sum(1 for d in peer.done_on if d <= peer.start + timedelta(days=day - 1))
-        for peer in peers
-        if peer.start < start and plan_day(peer.start, today) >= day
-    ]
+    # Earlier hires (peers sorted by start) as they stood on the same plan day.
+    earlier = peers[: bisect_left(peers, start, key=lambda p: p.start)]
+    same_day = [bisect_right(peer.done_days, day) for peer in earlier]
     return Progress(
         day=day,
         phase=phase_of(day),

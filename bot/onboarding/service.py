@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -110,48 +112,67 @@ def milestone_owner(
     return milestone, plan, person
 
 
-def progress_of(session: Session, team_id: str, people: list[Person], today: date) -> dict[int, Progress]:
-    """Each rep's plan progress (by person id), in four queries however many reps and earlier hires."""
-    ids = [p.id for p in people if p.id is not None]
-    plans = list(
-        session.exec(
-            select(OnboardingPlan).where(OnboardingPlan.team_id == team_id, col(OnboardingPlan.person_id).in_(ids))
+PlanRow = tuple[int, int, date, str | None]  # plan id, person id, start, archetype
+
+
+def _plan_rows(session: Session, team_id: str, where: Any) -> list[PlanRow]:
+    columns = (col(OnboardingPlan.id), col(OnboardingPlan.person_id), col(OnboardingPlan.start_date))
+    return [
+        (plan_id or 0, person_id, start, archetype)
+        for plan_id, person_id, start, archetype in session.exec(
+            select(*columns, col(OnboardingPlan.archetype)).where(OnboardingPlan.team_id == team_id, where)
         )
-    )
+    ]
+
+
+def progress_of(session: Session, team_id: str, people: list[Person], today: date) -> dict[int, Progress]:
+    """Each rep's plan progress (by person id): five column queries however many reps and earlier hires
+    (plain rows, not ORM objects: a large workspace has thousands of steps)."""
+    ids = [p.id for p in people if p.id is not None]
+    plans = _plan_rows(session, team_id, col(OnboardingPlan.person_id).in_(ids))
     if not plans:
         return {}
-    archetypes = {p.archetype for p in plans if p.archetype}
-    peer_plans = list(
-        session.exec(
-            select(OnboardingPlan).where(
-                OnboardingPlan.team_id == team_id, col(OnboardingPlan.archetype).in_(archetypes)
-            )
-        )
-    )
-    every = {p.id: p for p in [*plans, *peer_plans] if p.id is not None}
+    archetypes = {archetype for *_, archetype in plans if archetype}
+    peer_plans = _plan_rows(session, team_id, col(OnboardingPlan.archetype).in_(archetypes)) if archetypes else []
     steps: dict[int, list[StepRecord]] = defaultdict(list)
-    for m in session.exec(
-        select(Milestone).where(Milestone.team_id == team_id, col(Milestone.plan_id).in_(list(every)))
+    for plan_id, step_id, title, due_day, done_at in session.execute(
+        sa_select(
+            col(Milestone.plan_id),
+            col(Milestone.id),
+            col(Milestone.title),
+            col(Milestone.due_day),
+            col(Milestone.done_at),
+        ).where(col(Milestone.team_id) == team_id, col(Milestone.plan_id).in_([p[0] for p in plans]))
     ):
-        steps[m.plan_id].append(StepRecord(m.id or 0, m.title, m.due_day, m.done_at.date() if m.done_at else None))
+        steps[plan_id].append(StepRecord(step_id or 0, title, due_day, done_at.date() if done_at else None))
+    done: dict[int, list[date]] = defaultdict(list)
+    for plan_id, done_at in session.exec(
+        select(col(Milestone.plan_id), col(Milestone.done_at)).where(
+            Milestone.team_id == team_id,
+            col(Milestone.plan_id).in_([p[0] for p in peer_plans]),
+            col(Milestone.done_at).is_not(None),
+        )
+    ):
+        if done_at is not None:
+            done[plan_id].append(done_at.date())
     met: dict[int, list[date]] = defaultdict(list)
     for person_id, closed_at in session.exec(
         select(col(Commitment.person_id), col(Commitment.closed_at)).where(
             Commitment.team_id == team_id,
-            col(Commitment.person_id).in_({p.person_id for p in every.values()}),
+            col(Commitment.person_id).in_({p[1] for p in [*plans, *peer_plans]}),
             Commitment.status == "met",
         )
     ):
         if closed_at is not None:
             met[person_id].append(closed_at.date())
+    by_archetype: dict[str, list[PeerRecord]] = defaultdict(list)
+    for plan_id, person_id, start, archetype in sorted(peer_plans, key=lambda p: p[2]):
+        if archetype:
+            by_archetype[archetype].append(PeerRecord.of(start, done[plan_id] + met[person_id]))
     found: dict[int, Progress] = {}
-    for plan in plans:
-        peers = [
-            PeerRecord(p.start_date, [s.done_on for s in steps[p.id or 0] if s.done_on] + met[p.person_id])
-            for p in every.values()
-            if p.id != plan.id and plan.archetype and p.archetype == plan.archetype
-        ]
-        found[plan.person_id] = progress(plan.start_date, today, steps[plan.id or 0], met[plan.person_id], peers)
+    for plan_id, person_id, start, archetype in plans:
+        peers = by_archetype.get(archetype or "", [])
+        found[person_id] = progress(start, today, steps[plan_id], met[person_id], peers)
     return found
 
 
