@@ -28,7 +28,7 @@ from bot.team.data import load_team  # noqa: E402
 from bot.team.summary import build_summary, summary_messages  # noqa: E402
 from storage.db import make_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Milestone, OnboardingPlan, Person  # noqa: E402
+from storage.models import Milestone, OnboardingPlan, Person, Pip  # noqa: E402
 from tests.seed import bulk_team  # noqa: E402
 
 TEAM = "T0BENCH"
@@ -41,8 +41,8 @@ def seed(engine, managers: dict[str, int]) -> None:
 
 
 def seed_plans(engine, every: int = 4) -> int:
-    """A 30/60/90 plan with nine steps (some done) for every `every`-th rep: onboarding lines, flags
-    and ramp peers in the summary. Returns how many plans."""
+    """A 30/60/90 plan with nine steps (some done) for every `every`-th rep (onboarding lines, flags
+    and ramp peers in the summary) and a running PIP for one rep in `5 * every`. Returns how many plans."""
     with Session(engine) as s:
         people = s.exec(select(Person).where(Person.team_id == TEAM).order_by(col(Person.id))).all()
         plans = 0
@@ -66,6 +66,16 @@ def seed_plans(engine, every: int = 4) -> int:
                     )
                 )  # fmt: skip
             plans += 1
+        for i, person in enumerate(people):
+            if i % (every * 5) == 1 and person.id is not None:  # a running PIP for one rep in twenty
+                s.add(
+                    Pip(
+                        team_id=TEAM, person_id=person.id, manager_user_id=person.manager_user_id or "",
+                        drafted_by=person.manager_user_id or "", gap="discovery", behavior="Bench behavior",
+                        weekly_count=3, sessions_per_week=1, weeks=6, starts_on=TODAY - timedelta(days=14),
+                        ends_on=TODAY + timedelta(days=28), submission_key=f"bench-pip-{person.id}",
+                    )
+                )  # fmt: skip
         s.commit()
     return plans
 
@@ -110,7 +120,8 @@ def main() -> int:
     ):
         elapsed, statements, reps, messages = measure(engine, playbook, managers)
         rows.append((label, elapsed, statements, reps, messages))
-    print(f"cores {os.cpu_count()}, database {url.split(':', 1)[0]}, onboarding plans {plans} (9 steps each)")
+    print(f"cores {os.cpu_count()}, database {url.split(':', 1)[0]}")
+    print(f"onboarding plans {plans} (9 steps each), running PIPs for 1 rep in 20")
     print(
         f"{'organisation':<26} {'time':>9} {'target':>8} {'ratio':>6} {'statements':>11} {'per manager':>12} "
         f"{'messages':>9}"

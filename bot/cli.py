@@ -141,6 +141,36 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_pip(args: argparse.Namespace) -> int:
+    """One PIP's evidence pack as Markdown; the PIP must be the given (or the bot token's) workspace's."""
+    from slack_sdk.errors import SlackApiError
+
+    from bot.pip.export import NotFound, export_pip
+    from bot.slack.client import make_web_client
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    settings = _settings([] if args.team else ["SLACK_BOT_TOKEN"])
+    _announce(settings)
+    if args.since:
+        return _fail(["--since does not apply to --pip: the evidence pack covers the PIP's whole gap"])
+    try:
+        team_id = args.team or str(make_web_client(settings).auth_test()["team_id"])
+    except SlackApiError as exc:
+        return _fail([f"Slack refused the bot token ({exc.response.get('error')}); give --team instead"], 1)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        with Session(engine) as session:
+            plan = export_pip(session, team_id, args.pip, args.file, _playbook(settings))
+    except NotFound:
+        return _fail([f"no PIP {args.pip} in team {team_id}"], 1)
+    except OSError as exc:
+        return _fail([f"cannot write {args.file} ({exc.strerror})"], 1)
+    print(f"wrote the evidence pack of PIP {plan.id} ({plan.rep_id}, team {team_id}) to {args.file}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -148,6 +178,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from storage.db import make_engine
     from storage.migrate import upgrade
 
+    if args.pip is not None:
+        return _export_pip(args)
+    if not args.team:
+        return _fail(["export needs --team TEAM_ID (or --pip ID for one PIP's evidence pack)"])
     settings = _settings([])
     _announce(settings)
     since = None
@@ -269,8 +303,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dis.add_argument("--now", help="act as if it were this ISO-8601 time (default: the real time)")
     dis.set_defaults(func=cmd_dispatch)
-    exp = command("export", "write diagnoses, commitments, check-ins and sessions to a CSV file")
-    exp.add_argument("--team", required=True, help="Slack team id (T...)")
+    exp = command(
+        "export",
+        "write diagnoses, commitments, check-ins and sessions to a CSV file, or one PIP's evidence pack",
+        "Write a workspace's diagnoses, commitments, check-ins and coaching sessions to a CSV file\n"
+        "(--team), or one PIP's evidence pack to a Markdown file (--pip ID; the PIP must belong to\n"
+        "--team, or to the bot token's workspace when --team is left out).",
+    )
+    exp.add_argument("--team", help="Slack team id (T...); required without --pip")
+    exp.add_argument("--pip", type=int, metavar="ID", help="write this PIP's evidence pack as Markdown instead")
     exp.add_argument("--since", help="only records from this date on (YYYY-MM-DD)")
     exp.add_argument("file", help="the CSV file to write")
     exp.set_defaults(func=cmd_export)

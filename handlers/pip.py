@@ -1,17 +1,41 @@
-"""`/coach pip @rep [gap]`: is a PIP the honest next step? Shown only to the person who asked."""
+"""PIPs: `/coach pip @rep [gap]` checks readiness (shown only to the person who asked) and, when every
+rule holds, offers *Draft the PIP*; the form starts the plan once; `/coach pip close @rep OUTCOME
+[note]` records how it ended, once."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
 from bot.pip import flows
+from bot.pip.rules import check_terms
+from bot.slack.ids import Action, Form
 from handlers.coach_command import Call, subcommand
-from handlers.common import resolve_mention
+from handlers.common import (
+    app_context,
+    ids,
+    open_modal,
+    reply,
+    resolve_mention,
+    try_dm,
+    view_metadata,
+    view_value,
+)
 from handlers.runner import Listeners
 
-USAGE = "Usage: `/coach pip @rep [gap]` (the rep's manager or an admin)"
+USAGE = (
+    "Usage: `/coach pip @rep [gap]` to check readiness, or "
+    "`/coach pip close @rep closed|reseated|separated [note]` (the rep's manager or an admin)"
+)
 
 
 @subcommand("pip")
-def pip_readiness(call: Call) -> None:
+def pip_command(call: Call) -> None:
+    if call.args and call.args[0].lower() == "close":
+        close_pip(call)
+        return
     if not 1 <= len(call.args) <= 2:
         call.reply(USAGE)
         return
@@ -23,5 +47,55 @@ def pip_readiness(call: Call) -> None:
     call.reply(flows.readiness(call.ctx, call.client, call.team_id, call.user_id, rep.id, gap))
 
 
+def close_pip(call: Call) -> None:
+    if len(call.args) < 3:
+        call.reply(USAGE)
+        return
+    rep, problem = resolve_mention(call.client, call.args[1], call.team_id)
+    if rep is None:
+        call.reply(problem or "")
+        return
+    closing = flows.Closing(rep.id, call.args[2].lower(), " ".join(call.args[3:]).strip())
+    call.reply(flows.close(call.ctx, call.client, call.team_id, call.user_id, closing))
+
+
+def open_draft(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext) -> None:
+    ack()
+    team_id, caller = ids(context)
+    value = str(body["actions"][0].get("value") or "")
+    form = flows.draft_form(app_context(context), client, team_id, caller, value)
+    if isinstance(form, str):
+        reply(respond, form)
+        return
+    open_modal(client, body["trigger_id"], form, respond, caller)
+
+
+def pip_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ctx = app_context(context)
+    terms, errors = check_terms(
+        ctx.playbook,
+        view_value(view, "behavior"),
+        view_value(view, "target"),
+        view_value(view, "sessions"),
+        view_value(view, "weeks"),
+    )
+    meta = view_metadata(view)
+    rep_id, gap = str(meta.get("rep") or ""), str(meta.get("gap") or "")
+    if not rep_id or not gap:
+        errors["behavior"] = "This form lost track of its rep. Please run `/coach pip @rep` again."
+    if errors or terms is None:
+        ack(response_action="errors", errors=errors)
+        return
+    ack()
+    team_id, caller = ids(context)
+    key = str(view.get("id") or body.get("trigger_id"))
+    outcome = flows.start(ctx, client, team_id, caller, rep_id, gap, terms, key)
+    if outcome is not None:
+        try_dm(client, caller, outcome)
+
+
 def register(app: Listeners) -> None:
-    """Only a `/coach` subcommand: registered when this module is imported."""
+    app.action(Action.PIP_DRAFT)(open_draft)
+    app.view(Form.PIP)(pip_submitted)

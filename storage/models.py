@@ -284,3 +284,39 @@ class Milestone(SQLModel, table=True):
     due_day: int
     done_at: datetime | None = None
     done_by: str | None = Field(default=None, max_length=32)
+
+
+class Pip(SQLModel, table=True):
+    """A performance improvement plan written as a coaching document: one gap, a weekly target, the
+    support the manager promised, and reviews every two weeks. At most one active plan per rep."""
+
+    __tablename__ = "pip"
+    __table_args__ = (
+        Index(
+            "uq_pip_active_person",
+            "team_id",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    manager_user_id: str = Field(max_length=32)  # who promised the support: the rep's manager when drafted
+    drafted_by: str = Field(max_length=32)  # the manager or an admin
+    gap: str = Field(max_length=64)
+    behavior: str = Field(max_length=300)
+    weekly_count: int
+    sessions_per_week: int
+    weeks: int  # 4 to 8, reviewed every two weeks
+    starts_on: date
+    ends_on: date
+    status: str = Field(default="active", max_length=16)  # active | closed | reseated | separated
+    submission_key: str = Field(max_length=64, unique=True)  # the form's view id: one plan per submit
+    created_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+    closed_by: str | None = Field(default=None, max_length=32)
+    close_note: str | None = Field(default=None, max_length=500)

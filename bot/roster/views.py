@@ -124,7 +124,8 @@ HELP_COMMANDS = [
     ("/coach plan @rep", "Managers: draft, edit and start a new hire's 30/60/90 onboarding plan."),
     (
         "/coach pip @rep [gap]",
-        "Managers: is a PIP the honest next step? Checks four rules and says the next move if not.",
+        "Managers: is a PIP the honest next step? Checks four rules and says the next move if not; when "
+        "all hold, drafts the plan. `/coach pip close @rep closed|reseated|separated [note]` ends it.",
     ),
     ("/coach settings channel #private-channel", "Managers: where your weekly summary goes (private only)."),
     ("/coach settings", "Admins: nudge and summary day and time, and mid-window reminders."),

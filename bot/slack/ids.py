@@ -29,6 +29,7 @@ class Action(StrEnum):
     HOME_POST_SUMMARY = "home_post_summary"
     HOME_SUMMARY_CHANNEL = "home_summary_channel"
     HOME_SETTINGS = "home_settings"
+    PIP_DRAFT = "pip_draft"
 
 
 class Form(StrEnum):
@@ -46,6 +47,7 @@ class Form(StrEnum):
     SUMMARY_CHANNEL = "summary_channel"
     WORKSPACE_SETTINGS = "workspace_settings"
     PLAN = "onboarding_plan"
+    PIP = "pip_plan"
 
 
 # Input elements inside Coachbot's modals all use this action_id; the block_id names the field.

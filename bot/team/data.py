@@ -14,11 +14,14 @@ from sqlmodel import Session, col, func, select
 
 from bot.onboarding.progress import Progress
 from bot.onboarding.service import progress_of
+from bot.pip.rules import Running
+from bot.pip.service import running_pips
 from storage.models import (
     CheckIn,
     CoachingSession,
     Commitment,
     Diagnosis,
+    ManagerSetting,
     Person,
     Seat,
     SessionAttendee,
@@ -41,6 +44,7 @@ class RepData:
     diagnoses: list[Diagnosis] = field(default_factory=list)  # newest first
     blocked: list[str] = field(default_factory=list)
     onboarding: Progress | None = None  # a 30/60/90 plan, when the rep has one
+    pip: Running | None = None  # a running PIP, when the rep has one
 
 
 @dataclass
@@ -54,6 +58,8 @@ class TeamData:
     # (a rep's minutes_* count a group session for every attendee instead).
     minutes_individual: int = 0
     minutes_group: int = 0
+    # PIPs are for the rep, their manager and admins: named only where the manager alone reads it.
+    pip_detail: bool = True
 
 
 def _add_profiles_and_seats(session: Session, team_id: str, reps: dict[int, RepData]) -> None:
@@ -148,7 +154,23 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
         list(reps.values()),
         minutes_individual=sum(m for kind, m in sessions.values() if kind != "group"),
         minutes_group=sum(m for kind, m in sessions.values() if kind == "group"),
+        pip_detail=_add_pips(session, team_id, manager_id, reps),
     )
+
+
+def _add_pips(session: Session, team_id: str, manager_id: str, reps: dict[int, RepData]) -> bool:
+    """Each rep's running PIP; True when the summary may name them: it goes to the manager's own DM,
+    not to a channel that others read (the Home tab, the manager's alone, always may)."""
+    for pid, (_, running) in running_pips(session, team_id, list(reps)).items():
+        reps[pid].pip = running
+    if not any(r.pip for r in reps.values()):
+        return True
+    channel = session.exec(
+        select(ManagerSetting.summary_channel).where(
+            ManagerSetting.team_id == team_id, ManagerSetting.manager_user_id == manager_id
+        )
+    ).first()
+    return not (channel and channel.startswith(("C", "G")))
 
 
 def managers_with_reps(session: Session, team_id: str) -> list[str]:

@@ -17,6 +17,9 @@ from bot.coaching import service as svc
 from bot.context import AppContext
 from bot.onboarding.progress import Progress
 from bot.onboarding.service import progress_of
+from bot.pip import service as pips
+from bot.pip.views import Card as PipCard
+from bot.pip.views import home_blocks as pip_home_blocks
 from bot.practice.schedule import WEEKDAYS, local_today, zone_for
 from bot.roster.access import user_is_admin
 from bot.slack import limits as L
@@ -42,6 +45,7 @@ class RepView:
     outcomes: list[Commitment] = field(default_factory=list)
     onboarding: Progress | None = None
     phase_name: str = ""
+    pip: PipCard | None = None  # their running PIP: only they, their manager and admins see it
 
 
 @dataclass
@@ -87,9 +91,12 @@ def load_home(session: Session, ctx: AppContext, team_id: str, user_id: str, is_
         rep.onboarding = progress_of(session, team_id, [person], today).get(person.id)
         if rep.onboarding is not None and rep.onboarding.phase is not None:
             rep.phase_name = ctx.playbook.onboarding.phases[rep.onboarding.phase - 1].name
-        if rep.active or rep.outcomes or rep.recent_checkins or rep.onboarding:
+        running = pips.active_pip(session, team_id, person.id)
+        rep.pip = pips.card(running, user_id, ctx.playbook) if running else None
+        if rep.active or rep.outcomes or rep.recent_checkins or rep.onboarding or rep.pip:
             data.rep = rep
     team = load_team(session, team_id, user_id, today)
+    team.pip_detail = True  # the Home tab is the manager's alone
     if team.reps:
         data.team, data.team_size = build_summary(team, ctx.playbook), len(team.reps)
     if is_admin:
@@ -115,6 +122,8 @@ def _plan_blocks(progress: Progress, phase_name: str) -> list[dict[str, Any]]:
 
 def _rep_blocks(rep: RepView, today: date) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
+    if rep.pip is not None:
+        blocks += pip_home_blocks(rep.pip, today)
     if rep.onboarding is not None:
         blocks += _plan_blocks(rep.onboarding, rep.phase_name)
     blocks.append(header("Your practice"))
@@ -159,6 +168,8 @@ def _team_blocks(data: HomeData) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     blocks += [divider(), header(f"Your team ({data.team_size})")]
     blocks += [section(t) for t in chunk_lines(data.team.team_lines)][:2]
+    if data.team.pips:
+        blocks += [section(t) for t in chunk_lines(["*PIPs you are running*", *data.team.pips])][:MAX_FLAG_SECTIONS]
     if data.team.flags or data.team.suggestions:
         blocks += [section(t) for t in chunk_lines(["*Flags*", *data.team.flags, *data.team.suggestions])][
             :MAX_FLAG_SECTIONS

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.onboarding.rules import PLAN_DAYS, behind_reason, plan_day
+from bot.pip.rules import running_status
+from bot.pip.views import shared_channel_lines, status_lines
 from bot.playbook.models import Playbook, with_article
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.slack import limits as L
@@ -52,6 +54,7 @@ class Summary:
     team_lines: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
+    pips: list[str] = field(default_factory=list)
 
 
 def _share(part: int, whole: int) -> str:
@@ -163,7 +166,7 @@ def _rep_flags(r: RepData, playbook: Playbook, today: date, four_weeks_start: da
     """What the manager should know about one rep this week: PIP readiness, seat fit, escalations, pauses, blocks."""
     flags: list[str] = []
     uid = f"<@{r.person.slack_user_id}>"
-    gap = pip_ready_gap(r, playbook)
+    gap = pip_ready_gap(r, playbook) if r.pip is None else None  # a running PIP has its own line
     if gap:
         outcomes = cycles_on(r, gap)
         flags.append(
@@ -222,6 +225,30 @@ def _plan_suggestion(rep: RepData, today: date) -> str | None:
     return f":seedling: {uid} {when} with no onboarding plan: `/coach plan {uid}` drafts one from their wiring."
 
 
+def pip_lines(data: TeamData, playbook: Playbook) -> list[str]:
+    """Each running PIP's week, and a plain line for promised sessions not logged; counts only when the
+    summary goes to a channel that people other than the manager read."""
+    statuses = [
+        (
+            r.person.slack_user_id,
+            r.pip.gap,
+            running_status(
+                r.pip,
+                [(c.gap, c.closed_at.date(), c.status) for c in r.closed if c.closed_at],
+                data.week_start,
+                data.today,
+            ),
+        )
+        for r in data.reps
+        if r.pip is not None
+    ]
+    if not statuses:
+        return []
+    if not data.pip_detail:
+        return shared_channel_lines(len(statuses), sum(status.short_this_week for _, _, status in statuses))
+    return [line for rep, gap, status in statuses for line in status_lines(rep, _gap_name(playbook, gap), status)]
+
+
 def build_summary(data: TeamData, playbook: Playbook) -> Summary:
     s = Summary(manager_id=data.manager_id, week_start=data.week_start, today=data.today)
     s.rep_lines = [rep_line(r, playbook, data.today) for r in data.reps]
@@ -254,6 +281,7 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
     for r in data.reps:
         s.flags += _rep_flags(r, playbook, data.today, four_weeks_start)
     s.suggestions += [line for r in data.reps if (line := _plan_suggestion(r, data.today))]
+    s.pips = pip_lines(data, playbook)
     shared: dict[str, list[str]] = defaultdict(list)
     for r in data.reps:
         for g in r.profile.gaps if r.profile else []:
@@ -296,6 +324,8 @@ def summary_blocks(s: Summary, title: str = "Weekly coaching summary") -> list[d
         ),
     ]
     blocks += [section(t) for t in chunk_lines(s.team_lines)]
+    if s.pips:
+        blocks += [section(t) for t in chunk_lines(["*PIPs*", *s.pips])]
     if s.flags:
         blocks += [section(t) for t in chunk_lines(["*Flags*", *s.flags])]
     if s.suggestions:
