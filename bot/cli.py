@@ -18,6 +18,7 @@ from bot.settings import Settings, SettingsError, describe_startup, load_setting
 
 EXIT_CONFIG = 2
 log = logging.getLogger("coachbot")
+RECORD_ID_MAX = 2**31 - 1  # ids are PostgreSQL INTEGERs
 _loaded: list[Settings] = []  # the settings this invocation started with, for error lines
 
 
@@ -161,6 +162,8 @@ def _export_pip(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     try:
+        if not 0 < args.pip <= RECORD_ID_MAX:  # no such row can exist, and the database would refuse the id
+            raise NotFound(args.pip)
         with Session(engine) as session:
             plan = export_pip(session, team_id, args.pip, args.file, _playbook(settings))
     except NotFound:

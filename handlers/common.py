@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from slack_bolt import BoltContext, Respond
@@ -100,11 +101,16 @@ def view_metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+ID_MAX = 2**31 - 1  # a database id: PostgreSQL's INTEGER, well inside SQLite's range
+
+
 def int_or_none(value: Any) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
+    """A positive id from a button or form, or None: digits only, never past what the database holds."""
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    if not re.fullmatch(r"[0-9]{1,10}", text):
         return None
+    number = int(text)
+    return number if 0 < number <= ID_MAX else None
 
 
 def app_context(context: BoltContext) -> AppContext:

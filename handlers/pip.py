@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from bot.pip import flows
 from bot.pip.rules import check_terms
 from bot.slack.ids import Action, Form
+from bot.slack.text import parse_user_mention
 from handlers.coach_command import Call, subcommand
 from handlers.common import (
     app_context,
@@ -51,11 +52,13 @@ def close_pip(call: Call) -> None:
     if len(call.args) < 3:
         call.reply(USAGE)
         return
-    rep, problem = resolve_mention(call.client, call.args[1], call.team_id)
-    if rep is None:
-        call.reply(problem or "")
+    # A rep who has left (deactivated) still has a PIP to close: only a mention is needed, and the
+    # flow finds the rep on this workspace's roster (no one from another organisation is on it).
+    mention = parse_user_mention(call.args[1])
+    if mention.user_id is None:
+        call.reply(mention.problem or USAGE)
         return
-    closing = flows.Closing(rep.id, call.args[2].lower(), " ".join(call.args[3:]).strip())
+    closing = flows.Closing(mention.user_id, call.args[2].lower(), " ".join(call.args[3:]).strip())
     call.reply(flows.close(call.ctx, call.client, call.team_id, call.user_id, closing))
 
 

@@ -162,6 +162,8 @@ def check_commitment(
         errors["behavior"] = f"Keep it to one behavior in {BEHAVIOR_MAX} characters or fewer (this is {len(behavior)})."
     elif vague:
         errors["behavior"] = f"'{vague}' can't be counted. Name the action and where it shows up instead."
+    elif not behavior.isprintable():
+        errors["behavior"] = "There is a character here that can't be shown; retype the behavior."
     count = _as_int(target)
     if count is None:
         errors["target"] = "Give a whole number: how many times should the behavior show up?"
@@ -177,6 +179,8 @@ def check_commitment(
         errors["evidence"] = "Say how it will be evidenced, e.g. 'recordings shared in the team channel'."
     elif len(how) > HOW_MAX:
         errors["evidence"] = f"Keep this to {HOW_MAX} characters or fewer (this is {len(how)})."
+    elif not how.isprintable():
+        errors["evidence"] = "There is a character here that can't be shown; retype it."
     if errors:
         return None, errors
     assert count is not None and days is not None and practice_format is not None

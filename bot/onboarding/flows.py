@@ -19,7 +19,7 @@ from bot.roster.access import in_workspace, may_coach
 from bot.slack import Message, View
 from bot.slack.delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
 from bot.slack.text import escape_mrkdwn, truncate
-from bot.slack.users import fetch_user
+from bot.slack.users import coachable_problem, fetch_user
 from bot.team.home import refresh_home
 from storage import queries
 from storage.db import session_scope
@@ -77,6 +77,10 @@ def start_plan(
         return NOT_YOURS
     if person is None or person.start_date is None:
         return f"<@{rep_id}> has no start date on record any more, so no plan was started."
+    if plan_day(person.start_date, ctx.clock().date()) > PLAN_DAYS:
+        return f"<@{rep_id}> started more than 90 days ago, so no plan was started."
+    if problem := coachable_problem(fetch_user(client, rep_id), team_id, f"<@{rep_id}>"):
+        return f"No plan was started: {problem}"
     with session_scope(ctx.engine) as session:
         archetype = profile.archetype if profile else None
         made = service.create_plan(session, team_id, person, caller, person.start_date, archetype, drafts, key)

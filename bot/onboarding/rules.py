@@ -101,6 +101,8 @@ def parse_milestones(text: str, phase: int) -> tuple[list[MilestoneDraft], str |
         return [], f"Phase {phase} has {len(titles)} milestones; keep it to {MILESTONES_MAX} or fewer."
     seen: dict[str, int] = {}
     for number, title in enumerate(titles, start=1):
+        if not title.isprintable():
+            return [], f"Phase {phase}, milestone {number} has a character that can't be shown; retype it."
         if len(title) > MILESTONE_MAX:
             return [], (
                 f"Phase {phase}, milestone {number} is {len(title)} characters; shorten it to {MILESTONE_MAX} or fewer."

@@ -17,6 +17,7 @@ from bot.roster.access import may_coach
 from bot.slack import Message, View
 from bot.slack.delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
 from bot.slack.text import escape_mrkdwn
+from bot.slack.users import coachable_problem, fetch_user
 from bot.team.flows import manager_today
 from bot.team.home import refresh_home
 from storage import queries
@@ -75,6 +76,8 @@ def _still_ready(ctx: AppContext, client: WebClient, team_id: str, caller: str, 
         return NOT_YOURS_TO_WRITE
     if person is None or gap not in ctx.playbook.gaps:
         return f"<@{rep_id}> isn't on the Coachbot roster any more, so there is no PIP to write."
+    if problem := coachable_problem(fetch_user(client, rep_id), team_id, f"<@{rep_id}>"):
+        return f"No PIP was written: {problem}"
     if (running := _running(ctx, team_id, person)) is not None:
         gap_name = escape_mrkdwn(running.gap_name)
         return f"<@{rep_id}> already has a PIP running on {gap_name}; close it before starting another."

@@ -4,6 +4,7 @@ and the evidence it rests on. Pure: plain values in, plain values out."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -209,7 +210,7 @@ class Terms:
 
 def _whole(value: object) -> int | None:
     text = str(value if value is not None else "").strip()
-    return int(text) if text.lstrip("-").isdigit() and len(text) <= 6 else None
+    return int(text) if re.fullmatch(r"-?[0-9]{1,6}", text) else None
 
 
 def check_terms(

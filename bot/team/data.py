@@ -159,12 +159,10 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
 
 
 def _add_pips(session: Session, team_id: str, manager_id: str, reps: dict[int, RepData]) -> bool:
-    """Each rep's running PIP; True when the summary may name them: it goes to the manager's own DM,
-    not to a channel that others read (the Home tab, the manager's alone, always may)."""
+    """Each rep's running PIP; True when the summary may name reps in PIP lines (running or ready):
+    it goes to the manager's own DM, not to a channel that others read."""
     for pid, (_, running) in running_pips(session, team_id, list(reps)).items():
         reps[pid].pip = running
-    if not any(r.pip for r in reps.values()):
-        return True
     channel = session.exec(
         select(ManagerSetting.summary_channel).where(
             ManagerSetting.team_id == team_id, ManagerSetting.manager_user_id == manager_id

@@ -162,11 +162,12 @@ def rep_line(rep: RepData, playbook: Playbook, today: date) -> str:
     return truncate(line + "\n" + " · ".join(details), 600)
 
 
-def _rep_flags(r: RepData, playbook: Playbook, today: date, four_weeks_start: date) -> list[str]:
+def _rep_flags(r: RepData, playbook: Playbook, today: date, four_weeks_start: date, pip_detail: bool) -> list[str]:
     """What the manager should know about one rep this week: PIP readiness, seat fit, escalations, pauses, blocks."""
     flags: list[str] = []
     uid = f"<@{r.person.slack_user_id}>"
-    gap = pip_ready_gap(r, playbook) if r.pip is None else None  # a running PIP has its own line
+    # A running PIP has its own line; readiness is named only where PIP lines may name the rep.
+    gap = pip_ready_gap(r, playbook) if r.pip is None and pip_detail else None
     if gap:
         outcomes = cycles_on(r, gap)
         flags.append(
@@ -279,7 +280,7 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
         more = f" and {len(uncoached) - 40} more" if len(uncoached) > 40 else ""
         s.team_lines.append(f"No coaching logged this week: {names}{more}")
     for r in data.reps:
-        s.flags += _rep_flags(r, playbook, data.today, four_weeks_start)
+        s.flags += _rep_flags(r, playbook, data.today, four_weeks_start, data.pip_detail)
     s.suggestions += [line for r in data.reps if (line := _plan_suggestion(r, data.today))]
     s.pips = pip_lines(data, playbook)
     shared: dict[str, list[str]] = defaultdict(list)
