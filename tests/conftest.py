@@ -4,29 +4,49 @@ and a harness serving the real app over HTTP.
 PostgreSQL tests use COACHBOT_TEST_PG_URL when set, else start a throwaway server from the local
 PostgreSQL binaries. Without either they skip with a printed reason, unless COACHBOT_REQUIRE_PG=1
 (set by .ci/run), which turns that skip into a failure.
+
+Each test gets its own database, copied from a template that is migrated once per test process (a
+file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL). On PostgreSQL the server starts,
+and the copy for the next test is made, on a background thread while tests run.
+
+Under pytest-xdist (`-n 2`, as scripts/test runs it) every worker is its own process with its own
+databases and, without COACHBOT_TEST_PG_URL, its own throwaway server; the fault suite's report
+lines travel back to the controller, which prints them.
+
+`@pytest.mark.sqlite_only` runs a test that uses `database_url` on SQLite alone: for behaviour the
+database backend cannot change (parsing, validation, rendering, the request guard, Slack retries).
 """
 
 from __future__ import annotations
 
+import gc
+import json
 import logging
 import os
 import shutil
 import sqlite3
+import sys
+import tempfile
 import uuid
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import settings
-from sqlalchemy.engine import make_url
 
-from bot.playbook.models import load_playbook
-from storage.db import make_engine
-from storage.migrate import upgrade
-from tests import txn_guard
-from tests.harness import Harness
 from tests.pg_server import PgServer, find_bin_dir
-from tests.slack_fake import SlackFakeServer
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from tests.harness import Harness
+    from tests.slack_fake import SlackFakeServer
+
+# The app, SQLAlchemy and Hypothesis are imported where they are used: the xdist controller, which
+# runs no test, then starts in a fraction of the time (and the workers, which do, import them anyway).
 
 ADMIN = "UADMIN"
 MANAGER = "UMANAGER"
@@ -36,24 +56,166 @@ REP2 = "UREP2"
 STRANGER = "USTRANGER"
 
 
-# CI runs the same generated examples every time (no run fails at random); locally each run explores anew.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-settings.load_profile("ci" if os.environ.get("CI") else "default")
-
 FAULT_REPORT: list[str] = []
+_REPORT_KEY = "coachbot_fault_report"
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    """The fault suite's counts (cases tried, messages sent, duplicates, losses), printed every run."""
+    """The fault suite's counts (cases tried, messages sent, duplicates, losses), printed every run
+    (sorted: the same order whichever worker ran which test)."""
     if FAULT_REPORT:
         terminalreporter.section("fault suite counts")
-        for line in FAULT_REPORT:
+        for line in sorted(FAULT_REPORT):
             terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """xdist controller: a worker is done; its report lines join the controller's (printed above)."""
+    FAULT_REPORT.extend(getattr(node, "workeroutput", {}).get(_REPORT_KEY, []))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand the report lines to the controller
+        workeroutput[_REPORT_KEY] = list(FAULT_REPORT)
+    if _PG:
+        _PG[0].close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: run on SQLite only; the database backend cannot change what the test checks"
+    )
+    if _runs_tests(config):
+        from hypothesis import settings
+
+        # CI runs the same generated examples every time (no run fails at random); locally each run explores anew.
+        settings.register_profile("ci", derandomize=True, print_blob=True)
+        settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+def _runs_tests(config: pytest.Config) -> bool:
+    """False only in the xdist controller, which hands the tests to its workers."""
+    distributes = config.getoption("dist", "no") != "no" and bool(config.getoption("tx", None))
+    return hasattr(config, "workerinput") or not distributes
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`sqlite_only`: parametrize the database fixtures with SQLite alone (before their own params apply)."""
+    if metafunc.definition.get_closest_marker("sqlite_only") is None:
+        return
+    given: set[str] = set()
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs["argnames"]
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        given.update(names)
+    for name in ("database_url", "blank_database_url"):
+        if name in metafunc.fixturenames and name not in given:
+            metafunc.definition.add_marker(pytest.mark.parametrize(name, ["sqlite"], indirect=True), append=False)
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Start PostgreSQL (and migrate its template) in the background as soon as the first test that
+    needs it is collected: the server is up by the time collection is over."""
+    if not _PG and not item.config.option.collectonly and _needs_postgres(item):
+        _postgres()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep what collection built (modules, test items) out of the garbage collector's full scans, as
+    `coachbot run` does with its start-up (here they cost a few seconds of CPU per worker)."""
+    gc.collect()
+    gc.freeze()
+
+
+def _needs_postgres(item: pytest.Item) -> bool:
+    params = getattr(item, "callspec", None)
+    chosen = params.params if params is not None else {}
+    return "postgres" in (chosen.get("database_url"), chosen.get("blank_database_url")) or "pg_admin_url" in getattr(
+        item, "fixturenames", ()
+    )
+
+
+# --- pytest-xdist: tests that must share a worker ------------------------------------------------
+# Tests marked `xdist_group` share module state (a fuzz counter; a report test that runs after its fuzz
+# test) and so must run on one worker, in order. pytest-xdist 3.8 tells its scheduler a test's group
+# by appending "@group" to the test's id, which pytest 9.2's structured ids silently drop
+# (pytest-dev/pytest-xdist#1386): every group was scattered. Instead each worker writes the groups
+# it collected to a file the controller named, and the controller's scheduler reads them there.
+
+_GROUPS = "coachbot_xdist_groups"
+_GROUPS_FILE = pytest.StashKey[Path]()
+
+
+def _groups_file(config: pytest.Config) -> Path:
+    """Controller: where the workers write the groups (a temporary directory for this run)."""
+    if _GROUPS_FILE not in config.stash:
+        config.stash[_GROUPS_FILE] = Path(tempfile.mkdtemp(prefix="coachbot-xdist-")) / "groups.json"
+    return config.stash[_GROUPS_FILE]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    node.workerinput[_GROUPS] = str(_groups_file(node.config))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling  # type: ignore[import-untyped]
+
+    path = _groups_file(config)
+    # Hand out work in collection order: a group then runs where its tests stand in their module (not
+    # first, as xdist's reordering of bigger scopes would have it), so a module's module-scoped
+    # fixtures are set up once per worker, not again when the worker comes back to the module.
+    config.option.loadscopereorder = False
+
+    class GroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            if scope != nodeid:  # xdist's own "@group" suffix, where it still works
+                return scope
+            if self.groups is None:  # read once, after every worker has collected
+                self.groups = json.loads(path.read_text()) if path.exists() else {}
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """xdist worker: write the groups of the collected tests where the controller will read them."""
+    target = getattr(config, "workerinput", {}).get(_GROUPS)
+    if not target:
+        return
+    groups = {}
+    for item in items:
+        names = {
+            str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")
+        }
+        if names:
+            groups[item.nodeid] = "@" + "_".join(sorted(names))
+    partial = f"{target}.{os.getpid()}"
+    Path(partial).write_text(json.dumps(groups))
+    os.replace(partial, target)  # every worker writes the same; none reads a half-written file
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _GROUPS_FILE in config.stash:
+        shutil.rmtree(config.stash[_GROUPS_FILE].parent, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
 def no_slack_call_inside_a_transaction() -> Iterator[None]:
     """Every test also checks the promise: no Slack call while a database transaction is open."""
+    from tests import txn_guard
+
     txn_guard.install()
     txn_guard.reset()
     yield
@@ -61,131 +223,238 @@ def no_slack_call_inside_a_transaction() -> Iterator[None]:
     assert not found, f"{len(found)} Slack call(s) inside a database transaction; the first:\n{found[0]}"
 
 
-_PG_SERVER: list[PgServer] = []
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+NO_PG = "PostgreSQL tests skipped: no COACHBOT_TEST_PG_URL and no PostgreSQL binaries (apt-get install postgresql)"
+
+
+class _NoPostgres(Exception):
+    pass
+
+
+class _Postgres:
+    """This process's PostgreSQL: a server (throwaway, or COACHBOT_TEST_PG_URL's), a template database
+    migrated once, and each test's copy of it.
+
+    One background thread starts the server, then makes the next test's copy while the current test
+    runs (the template is migrated on the test's thread: see `ready`). The server's admin lock is held
+    around each of its statements, so a test that restarts the server never meets one half done.
+
+    A copy is a file copy (STRATEGY FILE_COPY, PostgreSQL 15+: a third of the server's work of the
+    default WAL_LOG for a template this small). On a throwaway server nothing is dropped: DROP DATABASE
+    costs a checkpoint, and the whole cluster is deleted at the end of the run. On a server that is
+    not ours, each test's database is dropped behind it, and the template at the end.
+    """
+
+    def __init__(self) -> None:
+        self.server: PgServer | None = None
+        self.admin_url = ""
+        self.template = ""
+        self.problems: list[str] = []
+        self._strategy = ""
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coachbot-test-pg")
+        self._next: deque[Future[str]] = deque()
+        self._made: list[str] = []  # databases still to drop at the end (on a server that is not ours)
+        self.booted: Future[str] = self._executor.submit(self._boot)
+
+    # on the background thread -------------------------------------------------------------------
+    def _boot(self) -> str:
+        import psycopg
+
+        url = os.environ.get("COACHBOT_TEST_PG_URL")
+        if not url:
+            bin_dir = find_bin_dir()
+            if bin_dir is None:
+                raise _NoPostgres(NO_PG)
+            self.server = PgServer(bin_dir)
+            url = self.server.start()
+        self.admin_url = url
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+            version = conn.info.server_version
+        self._strategy = " STRATEGY FILE_COPY" if version >= 150000 else ""  # older servers only copy files
+        return url
+
+    def _sql(self, statement: str) -> None:
+        import psycopg
+
+        lock = self.server.admin_lock if self.server is not None else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as conn:
+                conn.execute(statement)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _create(self, name: str, template: str | None) -> str:
+        self._sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"{self._strategy}' if template else ""))
+        if self.server is None:
+            self._made.append(name)
+        return name
+
+    def _copy(self) -> str:
+        return self._create("cb_" + uuid.uuid4().hex[:12], template=self.template)
+
+    def _drop(self, name: str) -> None:
+        """Retried once; a database that still cannot be dropped is reported at the end, not an error."""
+        import psycopg
+
+        for attempt in range(2):
+            try:
+                self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                if name in self._made:
+                    self._made.remove(name)
+                return
+            except psycopg.Error as exc:
+                if attempt:
+                    self.problems.append(f"could not drop test database {name}: {exc}")
+
+    def _drop_all(self) -> None:
+        for name in list(self._made):
+            self._drop(name)
+
+    # on the test's thread ---------------------------------------------------------------------
+    def url(self, name: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def ready(self) -> str:
+        """The admin URL, once the server is up and the template migrated.
+
+        The template is migrated on the test's thread, never the background one: Alembic keeps the
+        migration being run in module globals (`alembic.context`, `alembic.op`), so a migration on
+        another thread at the same moment (the SQLite template, any `coachbot` command) would run
+        the other's steps on the wrong connection.
+        """
+        url = self.booted.result()
+        if not self.template:
+            from storage.db import make_engine
+            from storage.migrate import upgrade
+
+            name = self._executor.submit(self._create, "cb_template_" + uuid.uuid4().hex[:8], None).result()
+            eng = make_engine(self.url(name))
+            upgrade(eng)
+            eng.dispose()  # a template must have no connections when it is copied
+            self.template = name
+        return url
+
+    def copy(self) -> str:
+        """A new database at the newest schema: usually made already, while the previous test ran."""
+        self.ready()
+        if not self._next:
+            self._next.append(self._executor.submit(self._copy))
+        made = self._next.popleft()
+        self._next.append(self._executor.submit(self._copy))  # the next test's, made while this one runs
+        return made.result()
+
+    def blank(self) -> str:
+        self.ready()
+        return self._executor.submit(self._create, "cb_" + uuid.uuid4().hex[:12], None).result()
+
+    def done_with(self, name: str) -> None:
+        if self.server is None:
+            self._executor.submit(self._drop, name)  # in the background, behind the next test's copy
+
+    def close(self) -> None:
+        """End of the run: a throwaway server is stopped and its cluster deleted; on a server that is
+        not ours, every database this run made is dropped (the template and an unused copy too)."""
+        for made in self._next:
+            made.cancel()
+        if self.server is None:
+            self._executor.submit(self._drop_all)
+        self._executor.shutdown(wait=True)
+        if self.server is not None:
+            self.server.stop()
+        for problem in self.problems:
+            print(f"coachbot tests: {problem}", file=sys.stderr)
+
+
+_PG: list[_Postgres] = []
+
+
+def _postgres() -> _Postgres:
+    if not _PG:
+        _PG.append(_Postgres())
+    return _PG[0]
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url() -> Iterator[str]:
-    url = os.environ.get("COACHBOT_TEST_PG_URL")
-    if url:
-        yield url
-        return
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        reason = (
-            "PostgreSQL tests skipped: no COACHBOT_TEST_PG_URL and no PostgreSQL binaries (apt-get install postgresql)"
-        )
-        if os.environ.get("COACHBOT_REQUIRE_PG") == "1":
-            pytest.fail(reason + " — and COACHBOT_REQUIRE_PG=1 forbids skipping")
-        pytest.skip(reason)
-    server = PgServer(bin_dir)
+def pg_admin_url() -> str:
     try:
-        url = server.start()
-        _PG_SERVER.append(server)
-        yield url
-    finally:
-        _PG_SERVER.clear()
-        server.stop()
+        return _postgres().ready()
+    except _NoPostgres as missing:
+        if os.environ.get("COACHBOT_REQUIRE_PG") == "1":
+            pytest.fail(f"{missing} — and COACHBOT_REQUIRE_PG=1 forbids skipping")
+        pytest.skip(str(missing))
 
 
 @pytest.fixture
 def pg_server(pg_admin_url: str) -> PgServer:
     """The throwaway server itself (to restart it); tests that need it skip with a reason otherwise."""
-    if not _PG_SERVER:
+    server = _postgres().server
+    if server is None:
         pytest.skip("PostgreSQL restart test skipped: COACHBOT_TEST_PG_URL points at a server this run did not start")
-    return _PG_SERVER[0]
+    return server
 
 
-_TEMPLATES: dict[str, str] = {}  # admin url or "sqlite" -> a migrated template (database name or file)
+# --- SQLite and the database fixtures -------------------------------------------------------------
+
+_SQLITE_TEMPLATE: list[Path] = []
 
 
-def _pg_template(admin_url: str) -> str:
-    """One migrated database per run; each test gets a copy (CREATE DATABASE … TEMPLATE), not a migration."""
-    if admin_url not in _TEMPLATES:
-        import psycopg
+def _sqlite_template(directory: Path) -> Path:
+    """One migrated database file per test process; each test gets a copy of the file."""
+    if not _SQLITE_TEMPLATE:
+        from storage.db import make_engine
+        from storage.migrate import upgrade
 
-        name = "cb_template_" + uuid.uuid4().hex[:8]
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        eng = make_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-        upgrade(eng)
-        eng.dispose()  # a template must have no connections when it is copied
-        _TEMPLATES[admin_url] = name
-    return _TEMPLATES[admin_url]
-
-
-def _sqlite_template(directory) -> str:
-    if "sqlite" not in _TEMPLATES:
         path = directory / "template.db"
         eng = make_engine(f"sqlite:///{path}")
         upgrade(eng)
         eng.dispose()
         with closing(sqlite3.connect(path)) as conn:  # everything into the main file, which is what gets copied
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        _TEMPLATES["sqlite"] = str(path)
-    return _TEMPLATES["sqlite"]
+        _SQLITE_TEMPLATE.append(path)
+    return _SQLITE_TEMPLATE[0]
 
 
-def _new_pg_database(admin_url: str, migrated: bool = True) -> tuple[str, str]:
-    import psycopg
-
-    template = f' TEMPLATE "{_pg_template(admin_url)}"' if migrated else ""
-    name = "cb_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"{template}')
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_pg_database(admin_url: str, name: str) -> None:
-    """Clean-up of a throwaway database: retried once, and only a warning if it still fails (the
-    whole cluster is deleted at the end of the run anyway)."""
-    import time
-    import warnings
-
-    import psycopg
-
-    for attempt in range(2):
-        try:
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            return
-        except psycopg.Error as exc:
-            if attempt:
-                warnings.warn(f"could not drop test database {name}: {exc}", stacklevel=1)
-            time.sleep(1)
-
-
-def _database(request: pytest.FixtureRequest, tmp_path, migrated: bool) -> Iterator[str]:
+def _database(request: pytest.FixtureRequest, tmp_path: Path, migrated: bool) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path / ("coachbot.db" if migrated else "blank.db")
         if migrated:
             shutil.copyfile(_sqlite_template(request.getfixturevalue("tmp_path_factory").getbasetemp()), path)
         yield f"sqlite:///{path}"
         return
-    admin_url = request.getfixturevalue("pg_admin_url")
-    url, name = _new_pg_database(admin_url, migrated)
+    request.getfixturevalue("pg_admin_url")
+    pg = _postgres()
+    name = pg.copy() if migrated else pg.blank()
     try:
-        yield url
+        yield pg.url(name)
     finally:
-        _drop_pg_database(admin_url, name)
+        pg.done_with(name)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """A database at the newest schema on each backend: a copy of one migrated per run."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database at the newest schema on each backend: a copy of one migrated per test process."""
     yield from _database(request, tmp_path, migrated=True)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def blank_database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database on each backend (for the migration tests)."""
     yield from _database(request, tmp_path, migrated=False)
 
 
 @pytest.fixture
-def engine(database_url: str):
+def engine(database_url: str) -> Iterator[Engine]:
+    """The test's database (already at the newest schema: it is a copy of the migrated template)."""
+    from storage.db import make_engine
+    from tests import txn_guard
+
     eng = make_engine(database_url)
-    upgrade(eng)
     txn_guard.watch(eng)
     yield eng
     eng.dispose()
@@ -193,11 +462,15 @@ def engine(database_url: str):
 
 @pytest.fixture(scope="session")
 def playbook():
+    from bot.playbook.models import load_playbook
+
     return load_playbook()
 
 
 @pytest.fixture
 def slack() -> Iterator[SlackFakeServer]:
+    from tests.slack_fake import SlackFakeServer
+
     with SlackFakeServer() as server:
         fake = server.fake
         fake.add_user(ADMIN, "Avery", is_admin=True)
@@ -214,6 +487,8 @@ def slack() -> Iterator[SlackFakeServer]:
 
 @pytest.fixture
 def harness(slack: SlackFakeServer, database_url: str, engine, playbook) -> Iterator[Harness]:
+    from tests.harness import Harness
+
     h = Harness(slack, database_url, engine, playbook, admins=frozenset())
     try:
         yield h

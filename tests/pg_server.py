@@ -1,17 +1,23 @@
 """A throwaway PostgreSQL server for the tests: a fresh cluster in a temp dir on a free port.
 
-Used when COACHBOT_TEST_PG_URL is not set. PostgreSQL refuses to run as root, so as root the
-server runs as the `postgres` system user (created by the Debian package).
+Used when COACHBOT_TEST_PG_URL is not set: one per test process (each pytest-xdist worker has its
+own, so a test that restarts its server disturbs no other worker). PostgreSQL refuses to run as
+root, so as root the server runs as the `postgres` system user (created by the Debian package).
+
+Durability is switched off (fsync, full-page writes, synchronous commit): the cluster is deleted at
+the end of the run, and a clean restart (the fault test's `restart`) loses nothing without them.
 """
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 
@@ -29,6 +35,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# No durability (the cluster is thrown away), no autovacuum (each test's database lives for one test;
+# the launcher would keep visiting hundreds of them), no JIT (compiling a plan costs more than a test's
+# queries take). None of these changes what a query returns.
+SETTINGS = (
+    "-c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c full_page_writes=off"
+    " -c synchronous_commit=off -c autovacuum=off -c jit=off"
+)
+
+
 class PgServer:
     def __init__(self, bin_dir: str):
         self.bin_dir = bin_dir
@@ -36,6 +51,10 @@ class PgServer:
         self.root = tempfile.mkdtemp(prefix="coachbot-pg-")
         self.data = os.path.join(self.root, "data")
         self.as_root = os.geteuid() == 0
+        # Held while the server restarts: the tests' database factory takes it around each of its
+        # own statements (CREATE/DROP DATABASE), so none of them meets a server that is going down.
+        self.admin_lock = threading.Lock()
+        self._started = False
 
     def _run(self, *cmd: str) -> None:
         full = [os.path.join(self.bin_dir, cmd[0]), *cmd[1:]]
@@ -47,7 +66,9 @@ class PgServer:
         if self.as_root:
             shutil.chown(self.root, user="postgres")
         self._run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        opts = f"-p {self.port} -k {self.root} {SETTINGS}"
+        self._started = True
+        atexit.register(self.stop)  # a run that ends without its fixtures' teardown leaves no server behind
         self._run("pg_ctl", "-D", self.data, "-o", opts, "-l", os.path.join(self.root, "log"), "-w", "start")
         url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         deadline = time.monotonic() + 30
@@ -55,18 +76,26 @@ class PgServer:
 
         while True:
             try:
-                psycopg.connect(url.replace("postgresql://", "postgresql://"), connect_timeout=2).close()
+                psycopg.connect(url, connect_timeout=2).close()
                 return url
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise
-                time.sleep(0.2)
+                time.sleep(0.05)
 
     def restart(self) -> None:
-        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "restart")
+        with self.admin_lock:
+            self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "restart")
 
     def stop(self) -> None:
+        """Stop the server and delete the cluster; safe to call twice (the second call does nothing)."""
+        if not os.path.isdir(self.root):
+            return
         try:
-            self._run("pg_ctl", "-D", self.data, "-m", "immediate", "stop")
+            if self._started:
+                self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+        except subprocess.CalledProcessError:
+            pass  # it was not running (start failed, or it is already gone): nothing to stop
         finally:
+            self._started = False
             shutil.rmtree(self.root, ignore_errors=True)

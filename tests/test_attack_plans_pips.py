@@ -213,6 +213,7 @@ def _foreign_plan(engine: Any, rep: str = REP) -> Milestone:
 # Privacy and roles: who may start a plan ----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("caller", [OTHER_MANAGER, REP, REP2, STRANGER])
 def test_a_forged_plan_form_from_anyone_but_the_manager_or_an_admin_stores_nothing(h, engine, caller):
     h.submit(caller, _plan_view(REP), SIMPLE, view_id="VFORGE")
@@ -220,6 +221,7 @@ def test_a_forged_plan_form_from_anyone_but_the_manager_or_an_admin_stores_nothi
     assert _plan_dms(h.fake, REP) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_plan_form_whose_metadata_names_another_managers_rep_stores_nothing(h, engine):
     view = _open_plan(h)  # MANAGER's own form for REP, edited to point at OTHER_MANAGER's hire
     forged = {**view, "private_metadata": json.dumps({"rep": REP3})}
@@ -229,6 +231,7 @@ def test_a_plan_form_whose_metadata_names_another_managers_rep_stores_nothing(h,
     assert any("Only a rep's manager" in c.text_dump() for c in _dms_to(h.fake, MANAGER))
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("caller", [MANAGER, ADMIN])
 def test_a_plan_form_whose_metadata_names_another_workspaces_rep_stores_nothing(h, engine, caller):
     _foreign_plan(engine, rep="UFOREIGN")
@@ -238,6 +241,7 @@ def test_a_plan_form_whose_metadata_names_another_workspaces_rep_stores_nothing(
     assert _dms_to(h.fake, "UFOREIGN") == []
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "metadata", [None, "", "not json", "[1, 2]", json.dumps({"rep": 123}), json.dumps({"rep": None}), "{}"]
 )
@@ -251,6 +255,7 @@ def test_a_plan_form_without_usable_metadata_stores_nothing_and_never_crashes(h,
     assert errors() == []
 
 
+@pytest.mark.sqlite_only
 def test_a_plan_form_from_a_user_of_another_org_stores_nothing(h, engine):
     """The payload says the submitter's own team is another organisation (Slack Connect)."""
     body = h.submit_body(MANAGER, _plan_view(REP), SIMPLE, view_id="VCONNECT")
@@ -258,6 +263,7 @@ def test_a_plan_form_from_a_user_of_another_org_stores_nothing(h, engine):
     assert _rows(engine, OnboardingPlan) == [] and _dms_to(h.fake, REP) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_plan_form_from_a_manager_slack_moved_to_another_org_stores_nothing(h, engine):
     view = _open_plan(h)
     h.fake.users[MANAGER]["team_id"] = FOREIGN  # users.info now says another team
@@ -265,6 +271,7 @@ def test_a_plan_form_from_a_manager_slack_moved_to_another_org_stores_nothing(h,
     assert _rows(engine, OnboardingPlan) == [] and _dms_to(h.fake, REP) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_plan_form_after_the_rep_changed_manager_stores_nothing(h, engine):
     view = _open_plan(h)
     with session_scope(engine) as s:
@@ -275,6 +282,7 @@ def test_a_plan_form_after_the_rep_changed_manager_stores_nothing(h, engine):
     assert _rows(engine, OnboardingPlan) == [] and _dms_to(h.fake, REP) == []
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("caller", "rep", "expected"),
     [
@@ -290,12 +298,14 @@ def test_plan_command_for_people_who_cannot_have_one_opens_nothing(h, engine, ca
     assert h.fake.calls_to("views.open") == [] and _rows(engine, OnboardingPlan) == []
 
 
+@pytest.mark.sqlite_only
 def test_plan_command_from_a_user_of_another_org_opens_nothing(h, engine):
     h.command("UFOREIGN", f"plan <@{REP}>")
     assert h.fake.calls_to("views.open") == []
     assert "for members of this workspace only" in _replies(h.fake)
 
 
+@pytest.mark.sqlite_only
 def test_a_forged_plan_form_for_a_rep_past_onboarding_starts_no_plan(h, engine):
     """`/coach plan @REP2` says REP2 is past onboarding (started 2025-01-15); the form's submit path
     must not start the plan the command refused to draft."""
@@ -306,6 +316,7 @@ def test_a_forged_plan_form_for_a_rep_past_onboarding_starts_no_plan(h, engine):
     assert _dms_to(h.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("change", ["deleted", "team_id"])
 def test_a_plan_form_for_a_rep_slack_no_longer_lets_us_coach_starts_no_plan(h, engine, change):
     """Opened while REP was a member; by submit time Slack says REP is deactivated or belongs to
@@ -320,6 +331,7 @@ def test_a_plan_form_for_a_rep_slack_no_longer_lets_us_coach_starts_no_plan(h, e
 # Privacy and roles: who may check a step off ----------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("caller", [MANAGER, REP, REP2, STRANGER])
 def test_a_step_of_another_managers_plan_is_not_checked_off_and_its_title_stays_hidden(h, engine, caller):
     """REP3's plan is OTHER_MANAGER's; MANAGER (and MANAGER's reps) click its step id in their own messages."""
@@ -331,6 +343,7 @@ def test_a_step_of_another_managers_plan_is_not_checked_off_and_its_title_stays_
     assert not [c for c in h.fake.responses() if c.args.get("replace_original")], "the clicked message was redrawn"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("caller", [REP, MANAGER])
 def test_a_step_id_from_another_workspace_is_not_found(h, engine, caller):
     foreign = _foreign_plan(engine, rep=REP)
@@ -341,6 +354,7 @@ def test_a_step_id_from_another_workspace_is_not_found(h, engine, caller):
     assert "Foreign secret step" not in _everything_shown(h.fake)
 
 
+@pytest.mark.sqlite_only
 def test_a_click_sent_from_the_other_workspace_checks_nothing_off(h, engine):
     """A request whose team is the other workspace, by a user Slack says is ours: an outsider there."""
     foreign = _foreign_plan(engine, rep=REP)
@@ -352,6 +366,7 @@ def test_a_click_sent_from_the_other_workspace_checks_nothing_off(h, engine):
     assert "Foreign secret step" not in _everything_shown(h.fake)
 
 
+@pytest.mark.sqlite_only
 def test_a_click_whose_payload_names_another_org_checks_nothing_off(h, engine):
     (step, *_) = _start_plan(h)
     body = h.action_body(REP, "milestone_done", str(step.id))
@@ -361,6 +376,7 @@ def test_a_click_whose_payload_names_another_org_checks_nothing_off(h, engine):
     assert all(m.done_at is None for m in _rows(engine, Milestone))
 
 
+@pytest.mark.sqlite_only
 def test_the_rep_slack_moved_to_another_org_cannot_check_off(h, engine):
     (step, *_) = _start_plan(h)
     h.fake.users[REP]["team_id"] = FOREIGN
@@ -368,6 +384,7 @@ def test_the_rep_slack_moved_to_another_org_cannot_check_off(h, engine):
     assert all(m.done_at is None for m in _rows(engine, Milestone))
 
 
+@pytest.mark.sqlite_only
 def test_the_old_manager_cannot_check_off_once_the_rep_moved_teams(h, engine):
     (step, *_) = _start_plan(h)
     with session_scope(engine) as s:
@@ -417,6 +434,7 @@ def test_a_done_button_with_an_id_past_32_bits_never_crashes_on_postgres(h, engi
 # Bad input in the plan form ---------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("phase_1", "problem"),
     [
@@ -434,6 +452,7 @@ def test_a_bad_phase_is_a_field_error_and_nothing_is_stored(h, engine, phase_1, 
     assert _rows(engine, OnboardingPlan) == [] and _dms_to(h.fake, REP) == []
 
 
+@pytest.mark.sqlite_only
 def test_the_largest_plan_the_form_allows_fits_slack(h, engine):
     """Eight 150-character steps in every phase, every character one that escaping triples."""
     phases = ["\n".join(f"{p}{n}" + "&" * 148 for n in range(8)) for p in "abc"]
@@ -448,6 +467,7 @@ def test_the_largest_plan_the_form_allows_fits_slack(h, engine):
     assert redrawn and "1 of 24 done" in redrawn[-1].text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_mrkdwn_in_step_titles_is_inert_in_the_dm_the_reply_and_home(h, engine):
     titles = [INJECTION, "Meet <@UADMIN> and <!here>", "~strike~ _it_ <#C0PUBLIC>"]
     h.submit(MANAGER, _plan_view(REP), _steps(*titles), view_id="VMRK")
@@ -632,6 +652,7 @@ def _foreign_pip(engine: Any) -> Pip:
 # Privacy and roles -------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("caller", "rep", "gap"),
     [
@@ -654,6 +675,7 @@ def test_a_forged_pip_form_stores_nothing_and_tells_the_rep_nothing(p, engine, c
         assert _pip_dms(p.fake, user) == []
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("metadata", [None, "not json", "[]", json.dumps({"rep": ["x"], "gap": {"a": 1}})])
 def test_a_pip_form_without_usable_metadata_is_a_field_error(p, engine, errors, metadata):
     view = {"type": "modal", "callback_id": "pip_plan"}
@@ -665,6 +687,7 @@ def test_a_pip_form_without_usable_metadata_is_a_field_error(p, engine, errors, 
         assert "lost track of its rep" in json.loads(r.body)["errors"]["behavior"]
 
 
+@pytest.mark.sqlite_only
 def test_a_pip_form_from_a_user_of_another_org_stores_nothing(p, engine):
     body = p.submit_body(MANAGER, _pip_view(), _pip_values(), view_id="VCONNECT")
     p.post(_with_payload(body, user={"id": MANAGER, "team_id": FOREIGN}), FORM)
@@ -673,12 +696,14 @@ def test_a_pip_form_from_a_user_of_another_org_stores_nothing(p, engine):
     assert _rows(engine, Pip) == [] and _pip_dms(p.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_pip_form_sent_from_the_other_workspace_stores_nothing(p, engine):
     p.submit("UFOREIGN", _pip_view(), _pip_values(), view_id="VOTHERWS", team_id=FOREIGN)
     p.submit(MANAGER, _pip_view(), _pip_values(), view_id="VOTHERWS2", team_id=FOREIGN)
     assert _rows(engine, Pip) == [] and _pip_dms(p.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("caller", "value"),
     [
@@ -700,6 +725,7 @@ def test_a_forged_draft_button_opens_no_form(p, engine, errors, caller, value):
     assert errors() == []
 
 
+@pytest.mark.sqlite_only
 def test_a_draft_click_from_the_other_workspace_opens_no_form(p, engine):
     p.action(MANAGER, "pip_draft", f"{REP2}|closing", team_id=FOREIGN)
     body = p.action_body(MANAGER, "pip_draft", f"{REP2}|closing")
@@ -707,6 +733,7 @@ def test_a_draft_click_from_the_other_workspace_opens_no_form(p, engine):
     assert p.fake.calls_to("views.open") == []
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("caller", [OTHER_MANAGER, REP2, STRANGER, "UFOREIGN"])
 def test_the_readiness_check_shows_nothing_to_others(p, caller):
     p.command(caller, f"pip <@{REP2}>")
@@ -714,6 +741,7 @@ def test_the_readiness_check_shows_nothing_to_others(p, caller):
     assert "PIP readiness:" not in shown and "closed cycles" not in shown and "pip_draft" not in shown
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("caller", [OTHER_MANAGER, REP2, STRANGER, "UFOREIGN"])
 def test_only_the_manager_or_an_admin_closes_and_the_rep_hears_nothing_otherwise(p, engine, caller):
     _start_pip(p)
@@ -722,6 +750,7 @@ def test_only_the_manager_or_an_admin_closes_and_the_rep_hears_nothing_otherwise
     assert _dms_to(p.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_close_from_a_manager_slack_moved_to_another_org_changes_nothing(p, engine):
     _start_pip(p)
     p.fake.users[MANAGER]["team_id"] = FOREIGN
@@ -729,6 +758,7 @@ def test_a_close_from_a_manager_slack_moved_to_another_org_changes_nothing(p, en
     assert [x.status for x in _rows(engine, Pip)] == ["active"] and _dms_to(p.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 def test_closing_never_touches_another_workspaces_pip(p, engine):
     foreign = _foreign_pip(engine)
     p.command(MANAGER, f"pip close <@{REP2}> separated")  # REP2 has no PIP running here
@@ -738,6 +768,7 @@ def test_closing_never_touches_another_workspaces_pip(p, engine):
     assert "Foreign secret behavior" not in _everything_shown(p.fake)
 
 
+@pytest.mark.sqlite_only
 def test_a_running_pip_in_another_workspace_does_not_block_or_leak_here(p, engine):
     _foreign_pip(engine)
     p.command(MANAGER, f"pip <@{REP2}>")
@@ -748,6 +779,7 @@ def test_a_running_pip_in_another_workspace_does_not_block_or_leak_here(p, engin
     assert len([x for x in _rows(engine, Pip) if x.team_id == "T0TEAM"]) == 1
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("change", ["deleted", "team_id"])
 def test_a_pip_form_for_a_rep_slack_no_longer_lets_us_coach_starts_no_pip(p, engine, change):
     """`/coach pip @rep` refuses a deactivated rep or one of another org; the draft form must too."""
@@ -759,6 +791,7 @@ def test_a_pip_form_for_a_rep_slack_no_longer_lets_us_coach_starts_no_pip(p, eng
     assert _history_to(p.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 def test_the_pip_of_a_rep_who_left_and_was_deactivated_can_be_closed_as_separated(p, engine):
     """`separated` means "left the team"; leaving deactivates the Slack account. The manager must
     still be able to record how the plan ended (the export and the record depend on it)."""
@@ -772,6 +805,7 @@ def test_the_pip_of_a_rep_who_left_and_was_deactivated_can_be_closed_as_separate
 # Bad input and escaping ---------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_mrkdwn_in_the_behavior_is_inert_in_the_dm_home_and_summary(p, engine):
     behavior = f"Ask for a dated next step {INJECTION}"
     p.submit(MANAGER, _pip_view(), _pip_values(behavior=behavior), view_id="VMRK")
@@ -787,6 +821,7 @@ def test_mrkdwn_in_the_behavior_is_inert_in_the_dm_home_and_summary(p, engine):
     assert "&lt;!channel&gt;" in dm.text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_the_longest_behavior_and_note_fit_slack_once_escaped(p, engine):
     behavior = "Ask " + "&" * 296  # 300 characters, each escaped to five
     p.submit(MANAGER, _pip_view(), _pip_values(behavior=behavior), view_id="VLONG")
@@ -801,6 +836,7 @@ def test_the_longest_behavior_and_note_fit_slack_once_escaped(p, engine):
     assert "has ended" in told.text_dump() and "<<" not in told.text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_a_note_one_character_too_long_is_refused_and_nothing_closes(p, engine):
     _start_pip(p)
     p.command(MANAGER, f"pip close <@{REP2}> closed " + "n" * 501)
@@ -808,6 +844,7 @@ def test_a_note_one_character_too_long_is_refused_and_nothing_closes(p, engine):
     assert [x.status for x in _rows(engine, Pip)] == ["active"] and _dms_to(p.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 def test_mrkdwn_in_the_close_note_is_inert_and_kept_as_typed(p, engine):
     _start_pip(p)
     note = "Moved on <@UADMIN> <https://evil.example|see> <!here> *done*"
@@ -819,6 +856,7 @@ def test_mrkdwn_in_the_close_note_is_inert_and_kept_as_typed(p, engine):
         assert raw not in shown, f"{raw} reached Slack unescaped"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "values",
     [
@@ -836,6 +874,7 @@ def test_odd_numbers_in_the_pip_form_are_field_errors_not_crashes(p, engine, err
     assert json.loads(r.body or "{}").get("response_action") == "errors"
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     "values",
     [
@@ -1060,6 +1099,7 @@ def _without_ids(body: bytes) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+@pytest.mark.sqlite_only
 def test_forms_without_a_view_id_are_refused_before_any_listener(p, engine, errors):
     """Both use cases key the stored row on the view id (`str(view.get("id") or trigger_id)`: "None"
     with neither); the request guard must keep such a form away from them."""
@@ -1087,6 +1127,7 @@ def test_export_of_an_id_past_32_bits_says_no_pip_on_postgres(p, cli, tmp_path):
     _export_out_of_range(cli, tmp_path, "2147483648")
 
 
+@pytest.mark.sqlite_only
 def test_a_replayed_plan_command_opens_one_form(h, engine):
     body = h.command_body(MANAGER, f"plan <@{REP}>")
     h.post(body, FORM)
@@ -1094,6 +1135,7 @@ def test_a_replayed_plan_command_opens_one_form(h, engine):
     assert len(h.fake.calls_to("views.open")) == 1
 
 
+@pytest.mark.sqlite_only
 def test_a_draft_click_while_a_pip_runs_opens_no_second_form(p, engine):
     _start_pip(p)
     p.action(MANAGER, "pip_draft", f"{REP2}|closing")
@@ -1102,6 +1144,7 @@ def test_a_draft_click_while_a_pip_runs_opens_no_second_form(p, engine):
     assert len(_rows(engine, Pip)) == 1 and _pip_dms(p.fake, REP2) == []
 
 
+@pytest.mark.sqlite_only
 def test_a_summary_in_a_channel_never_names_a_rep_as_ready_for_a_pip(p, engine, slack):
     """README: everything about a PIP, the check included, is visible only to the rep, their manager
     and admins; a summary that goes to a channel names no one."""
@@ -1115,6 +1158,7 @@ def test_a_summary_in_a_channel_never_names_a_rep_as_ready_for_a_pip(p, engine, 
     assert "PIP readiness" not in channel, "a channel summary named a rep as ready for a PIP"
 
 
+@pytest.mark.sqlite_only
 def test_another_managers_plan_shows_in_no_one_elses_home_or_summary(h, engine):
     view = _plan_view(REP3)
     h.submit(OTHER_MANAGER, view, _steps("Secret step alpha", "Secret step beta", "Secret step gamma"), view_id="V3")

@@ -253,6 +253,7 @@ def _skeleton(draw, harness) -> tuple[dict[str, Any], dict[str, Any]]:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), extra=st.dictionaries(KEYS, JSONISH, max_size=4), top=st.booleans(), as_json=st.booleans())
+@pytest.mark.xdist_group("signed_request_fuzzing")
 def test_fuzzed_signed_requests_never_500_never_traceback_never_store_when_refused(
     harness, engine, errors, caplog, data, extra, top, as_json
 ):
@@ -281,6 +282,7 @@ def test_fuzzed_signed_requests_never_500_never_traceback_never_store_when_refus
 FUZZ_COUNT: dict[int, int] = {}
 
 
+@pytest.mark.xdist_group("signed_request_fuzzing")
 def test_fuzz_report() -> None:
     """Runs after the fuzz test in this module: its counts go into the fault suite's report."""
     total = sum(FUZZ_COUNT.values())

@@ -25,6 +25,7 @@ def _reply(h) -> str:
     return resp[-1].text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_help_lists_commands(harness):
     r = harness.command(REP, "help")
     assert r.status == 200
@@ -33,6 +34,7 @@ def test_help_lists_commands(harness):
         assert cmd in text
 
 
+@pytest.mark.sqlite_only
 def test_empty_text_shows_help(harness):
     harness.command(REP, "")
     assert "/coach profile @rep" in _reply(harness)
@@ -128,6 +130,7 @@ def test_refusal_is_the_same_for_someone_not_on_the_roster(harness, roster):
         ("x" * 2100, "too long"),
     ],
 )
+@pytest.mark.sqlite_only
 def test_bad_input_gets_a_clear_ephemeral_answer(harness, roster, engine, text, expected):
     with Session(engine) as s:
         before = s.exec(select(Person)).all()
@@ -176,6 +179,7 @@ def test_admin_assigns_manager_and_rep_is_told(harness, roster, engine):
     assert "visible only to the rep" in _reply(harness)
 
 
+@pytest.mark.sqlite_only
 def test_assign_bad_input(harness, roster):
     harness.command(ADMIN, f"assign <@{REP}>")
     assert "Usage: `/coach assign @rep @manager`" in _reply(harness)
@@ -231,12 +235,14 @@ def test_request_dm_failure_leaves_no_row(harness, roster, engine):
         assert s.exec(select(ManagerRequest)).all() == []
 
 
+@pytest.mark.sqlite_only
 def test_malformed_button_value(harness, roster):
     r = harness.action(REP, "manager_request_accept", "not-a-number")
     assert r.status == 200
     assert "doesn't carry a request" in harness.fake.responses()[-1].text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_other_workspace_sees_nothing(harness, roster):
     harness.command(MANAGER, "team", team_id="T0OTHER")
     assert "for members of this workspace only" in _reply(harness)

@@ -138,12 +138,14 @@ def test_admin_may_diagnose_any_rep(h):
         (f"<@{REP}> " + "x" * 1200, "under 1000"),
     ],
 )
+@pytest.mark.sqlite_only
 def test_diagnose_bad_input(h, text, expected):
     h.command(MANAGER, text, command="/diagnose")
     assert expected in h.fake.last_response_text()
     assert h.fake.calls_to("views.open") == []
 
 
+@pytest.mark.sqlite_only
 def test_expired_trigger_gives_a_clear_message(h):
     h.fake.fail_next("views.open", error="expired_trigger_id")
     h.command(MANAGER, f"<@{REP}>", command="/diagnose")
@@ -226,6 +228,7 @@ def test_motivation_offers_a_pause_that_works(h, engine):
     assert "paused until 2026-12-01" in _dms_to(h.fake, MANAGER)[-1].text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_validation_errors_are_field_level_and_store_nothing(h, engine):
     h.command(MANAGER, f"<@{REP}>", command="/diagnose")
     view = opened_view(h.fake)
@@ -342,6 +345,7 @@ def test_prescribe_creates_commitment_dms_rep_and_confirms_to_manager(h, engine)
         ({"evidence": txt("")}, "evidence", "evidenced"),
     ],
 )
+@pytest.mark.sqlite_only
 def test_unmeasurable_commitments_are_rejected(h, engine, values, field, reason):
     diagnose(h)
     view = open_prescribe(h)
@@ -407,6 +411,7 @@ def test_rep_who_left_the_workspace_gets_nothing(h, engine):
     assert "has been deactivated" in _dms_to(h.fake, MANAGER)[-1].text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_failed_prescribe_form_tells_the_manager(h):
     diagnose(h)
     h.fake.fail_next("views.open", error="expired_trigger_id")

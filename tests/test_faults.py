@@ -278,6 +278,7 @@ TEXT = st.one_of(
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=TEXT, command=st.sampled_from(["/coach", "/diagnose", "/checkin"]))
+@pytest.mark.xdist_group("fault_fuzzing")
 def test_fuzz_slash_commands(harness, engine, text, command):
     before = _snapshot(engine)
     harness.fake.reset_calls()
@@ -339,6 +340,7 @@ def test_fuzz_slash_commands(harness, engine, text, command):
         max_size=5,
     ),
 )
+@pytest.mark.xdist_group("fault_fuzzing")
 def test_fuzz_interactive_payloads(harness, engine, action_id, value, callback, metadata, state):
     before = _snapshot(engine)
     r = harness.action(STRANGER, action_id, value)
@@ -392,6 +394,7 @@ def test_fuzz_interactive_payloads(harness, engine, action_id, value, callback, 
         max_size=4,
     )
 )
+@pytest.mark.xdist_group("fault_fuzzing")
 def test_fuzz_import_files_are_all_or_nothing(cli, engine, tmp_path, rows):
     import csv
     import io

@@ -24,6 +24,7 @@ def _request_rows(engine) -> int:
     "tamper",
     ["wrong_secret", "stale", "body_changed", "no_signature"],
 )
+@pytest.mark.sqlite_only
 def test_bad_signatures_get_401_and_change_nothing(harness, engine, import_csv, tamper):
     import_csv(*STANDARD_ROWS)
     body = harness.command_body(OTHER_MANAGER, f"request <@{REP}>")
@@ -51,6 +52,7 @@ def test_bad_signatures_get_401_and_change_nothing(harness, engine, import_csv, 
     assert _request_rows(engine) == 0
 
 
+@pytest.mark.sqlite_only
 def test_a_four_minute_old_signature_is_still_accepted(harness):
     r = harness.post(
         harness.command_body(REP, "help"), "application/x-www-form-urlencoded", timestamp=int(time.time()) - 4 * 60
@@ -65,11 +67,13 @@ def test_healthz_and_unknown_paths(harness):
     assert harness.get("/slack/events").status == 405
 
 
+@pytest.mark.sqlite_only
 def test_oversized_body_is_refused_before_parsing(harness):
     r = harness.post(b"x" * (1024 * 1024 + 10), "application/x-www-form-urlencoded")
     assert r.status == 413 and harness.fake.calls == []
 
 
+@pytest.mark.sqlite_only
 def test_malformed_payload_is_not_a_500(harness):
     r = harness.post(b"payload=%7Bnot-json", "application/x-www-form-urlencoded")
     assert r.status == 400 and "malformed_body" in r.body
@@ -97,6 +101,7 @@ def test_tokens_revoked_marks_workspace_inactive(harness, engine, import_csv):
         assert s.exec(select(Workspace)).one().active is False
 
 
+@pytest.mark.sqlite_only
 def test_rate_limited_call_is_retried_after_retry_after(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.fake.fail_next("users.info", status=429, retry_after=1)
@@ -108,6 +113,7 @@ def test_rate_limited_call_is_retried_after_retry_after(harness, import_csv):
     assert "Wiring card: Riley" in harness.fake.responses()[-1].text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_server_errors_are_retried(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.fake.fail_next("users.info", status=503, times=1)
@@ -115,6 +121,7 @@ def test_server_errors_are_retried(harness, import_csv):
     assert "Wiring card: Riley" in harness.fake.responses()[-1].text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_unexpected_slack_error_gives_polite_answer_not_a_trace(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.fake.fail_next("users.info", error="internal_error")
@@ -123,6 +130,7 @@ def test_unexpected_slack_error_gives_polite_answer_not_a_trace(harness, import_
     assert "something went wrong on my side" in text and "Traceback" not in text
 
 
+@pytest.mark.sqlite_only
 def test_one_log_line_per_request_without_secrets_or_scores(harness, import_csv):
     import io
 

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from urllib.parse import urlencode
 
+import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from tests.conftest import REP
@@ -113,6 +114,7 @@ def test_run_http_serves_health_and_commands(slack, database_url, tmp_path, engi
     assert BOT_TOKEN not in out and SIGNING_SECRET not in out
 
 
+@pytest.mark.sqlite_only
 def test_run_with_revoked_token_fails_clearly(slack, database_url, tmp_path):
     slack.fake.fail_next("auth.test", error="invalid_auth", times=5)
     env = {

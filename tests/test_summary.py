@@ -187,6 +187,7 @@ def test_summary_goes_to_a_private_channel_and_public_ones_are_refused(harness, 
     assert last.args["channel"] == f"D{MANAGER}" and "couldn't post your summary to <#GCOACH01>" in last.text_dump()
 
 
+@pytest.mark.sqlite_only
 def test_large_teams_stay_within_block_kit_limits(cli, slack, engine, playbook, team):
     _bulk_team(engine, 200, manager="UBIGMGR")
     slack.fake.add_user("UBIGMGR", "Big Manager", tz="UTC")
@@ -298,6 +299,7 @@ def test_home_tab_per_role(harness, slack, engine, playbook, team):
     assert "1 of 3" in json.dumps(rep_view)
 
 
+@pytest.mark.sqlite_only
 def test_home_for_a_huge_team_stays_within_100_blocks(harness, slack, engine, team):
     _bulk_team(engine, 1000, manager="UHUGE")
     slack.fake.add_user("UHUGE", "Hugo")
