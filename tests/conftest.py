@@ -118,8 +118,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """Start PostgreSQL (and migrate its template) in the background as soon as the first test that
-    needs it is collected: the server is up by the time collection is over."""
+    """Start PostgreSQL in the background as soon as the first test that needs it is collected: the
+    server is up by the time collection is over."""
     if not _PG and not item.config.option.collectonly and _needs_postgres(item):
         _postgres()
 
