@@ -14,9 +14,8 @@ from bot.outbox.claiming import is_stale, take_over
 from bot.outbox.outcomes import MAX_ATTEMPTS
 from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, aware, message_key
-from bot.outbox.sending import SLACK_FAILURES
 from bot.outbox.worker import Worker
-from bot.slack.delivery import Lookup, Search, failure_reason, find_message
+from bot.slack.delivery import SLACK_FAILURES, Lookup, Search, failure_reason, find_message
 from bot.team.service import summary_channel
 from storage.db import session_scope
 from storage.models import Person, ScheduledMessage

@@ -38,7 +38,6 @@ UNREACHABLE = {
     "invalid_users",
 }
 # Any way a Slack call can fail, whether or not it reached Slack.
-SLACK_FAILURES: tuple[type[BaseException], ...] = (SlackApiError, URLError, *UNKNOWN_OUTCOME)
 
 
 def send(
