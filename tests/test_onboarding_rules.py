@@ -132,7 +132,7 @@ def test_draft_for_each_archetype_with_one_gap(default_pb: Playbook, archetype: 
     assert _titles(drafts, 1) == [
         *content.phases[0].milestones,
         own_first,
-        "Listen to three recorded discovery calls and list the questions that uncovered cost and decision makers",
+        "3× Listen to a recorded discovery call and list the questions that uncovered cost and decision makers",
     ]
     assert _days(drafts, 1) == [6, 12, 18, 24, 30]
     assert _days(drafts, 2) == [36, 42, 48, 54, 60]

@@ -20,6 +20,20 @@ EVIDENCE_MIN, EVIDENCE_MAX = 10, 2000
 HOW_MIN, HOW_MAX = 5, 300
 TARGET_MIN, TARGET_MAX = 1, 50
 WINDOW_MIN, WINDOW_MAX, WINDOW_DEFAULT = 1, 30, 7
+GENERAL_GAP = "general"  # a commitment prescribed with no specific gap
+# A counted milestone of a 30/60/90 plan is a commitment on "onboarding:<milestone id>": not a
+# diagnosed gap, and its own one, since a rep has one active commitment per gap.
+ONBOARDING_GAP = "onboarding"
+
+
+def milestone_gap(milestone_id: int) -> str:
+    return f"{ONBOARDING_GAP}:{milestone_id}"
+
+
+def coached_gap(gap: str) -> bool:
+    """A gap someone was coached on: neither the general focus nor a plan's milestone. Only these
+    can stall, and only these can be the subject of a PIP."""
+    return gap != GENERAL_GAP and not gap.startswith(f"{ONBOARDING_GAP}:")
 
 
 @dataclass(frozen=True)

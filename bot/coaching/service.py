@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot.coaching.rules import Brief, CommitmentDraft, HistoryItem, RepWiring, build_brief
+from bot.coaching.rules import GENERAL_GAP, Brief, CommitmentDraft, HistoryItem, RepWiring, build_brief
 from bot.playbook.models import Playbook
 from bot.practice.schedule import local_today, zone_for
 from bot.roster.service import ensure_person
@@ -17,7 +17,6 @@ from bot.slack.users import SlackUser
 from storage import queries
 from storage.models import CheckIn, Commitment, Diagnosis, Person, WiringProfile
 
-GENERAL_GAP = "general"
 DRAFT = "draft"  # a prescribed commitment whose DM to the rep has not gone out yet
 
 

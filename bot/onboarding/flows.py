@@ -14,7 +14,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.context import AppContext
 from bot.onboarding import service, views
-from bot.onboarding.rules import PLAN_DAYS, MilestoneDraft, draft_plan, plan_day
+from bot.onboarding.rules import PLAN_DAYS, MilestoneDraft, counted, draft_plan, plan_day
+from bot.practice.schedule import local_today, zone_for
 from bot.roster.access import in_workspace, may_coach
 from bot.slack import Message, View
 from bot.slack.delivery import NotSent, OutcomeUnknown, dm_once, failure_reason
@@ -56,7 +57,10 @@ def plan_form(ctx: AppContext, client: WebClient, team_id: str, caller: str, rep
 def _steps(ctx: AppContext, team_id: str, plan_id: int) -> list[views.Step]:
     with ctx.session() as session:
         rows = service.milestones_of(session, team_id, plan_id)
-    return [views.Step(m.id or 0, m.phase, m.title, m.due_day, m.done_at is not None) for m in rows]
+        counting = service.counting_of(session, team_id, [m.id for m in rows if m.id is not None])
+    return [
+        views.Step(m.id or 0, m.phase, m.title, m.due_day, m.done_at is not None, counting.get(m.id or 0)) for m in rows
+    ]
 
 
 def _plan_message(ctx: AppContext, team_id: str, person: Person, manager_id: str, plan_id: int) -> Message:
@@ -81,9 +85,14 @@ def start_plan(
         return f"<@{rep_id}> started more than 90 days ago, so no plan was started."
     if problem := coachable_problem(fetch_user(client, rep_id), team_id, f"<@{rep_id}>"):
         return f"No plan was started: {problem}"
+    now = ctx.clock()
+    terms = service.BehaviorTerms(ctx.playbook.onboarding.practice_format, ctx.playbook.onboarding.evidence)
+    today = local_today(now, zone_for(person.tz, ctx.settings.default_tz))
     with session_scope(ctx.engine) as session:
         archetype = profile.archetype if profile else None
-        made = service.create_plan(session, team_id, person, caller, person.start_date, archetype, drafts, key)
+        made = service.create_plan(
+            session, team_id, person, caller, person.start_date, archetype, drafts, key, terms, (today, now)
+        )
     plan_id = made.plan.id
     assert plan_id is not None
     if not made.created:
@@ -97,7 +106,9 @@ def start_plan(
         note = " I couldn't confirm the DM reached them; the plan is in their Home tab either way."
     refresh_home(ctx, client, team_id, rep_id)
     refresh_home(ctx, client, team_id, caller)
-    return f"Started <@{rep_id}>'s 30/60/90 plan with {len(drafts)} milestones.{note}"
+    behaviors = sum(counted(d.title)[0] is not None for d in drafts)
+    measured = f" {behaviors} of them are counted by check-ins, like any commitment." if behaviors else ""
+    return f"Started <@{rep_id}>'s 30/60/90 plan with {len(drafts)} milestones.{measured}{note}"
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ def milestone_done(ctx: AppContext, client: WebClient, team_id: str, user_id: st
     """Check a step off once; the rep, their manager or an admin may."""
     with ctx.session() as session:
         found = service.milestone_owner(session, team_id, milestone_id)
+        counting = service.counting_of(session, team_id, [milestone_id]).get(milestone_id)
     if found is None:
         return Checked("I couldn't find that step any more.")
     milestone, plan, person = found
@@ -122,6 +134,11 @@ def milestone_done(ctx: AppContext, client: WebClient, team_id: str, user_id: st
         allowed = may_coach(ctx.settings, client, user_id, person, team_id)
     if not allowed:
         return Checked("Only the rep, their manager or a Coachbot admin can check off this plan's steps.")
+    if counting is not None and counting.status in ("active", service.WAITING):
+        return Checked(
+            "This step is counted by check-ins: it is checked off by itself when its window closes with "
+            f"the count reached ({counting.logged} of {counting.target} so far)."
+        )
     with session_scope(ctx.engine) as session:
         changed = service.check_off(session, team_id, milestone_id, user_id, ctx.clock())
     assert plan.id is not None

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
-from bot.playbook.file import DEFAULT, MILESTONE_MAX, MILESTONES_MAX
+from bot.playbook.file import COUNT_MAX, COUNTED, DEFAULT, MILESTONE_MAX, MILESTONES_MAX
 from bot.playbook.models import Playbook
 
 PLAN_DAYS = 90
@@ -28,12 +28,42 @@ class MilestoneDraft:
 
 
 @dataclass(frozen=True)
+class Counting:
+    """A counted milestone's commitment as the plan shows it."""
+
+    status: str  # waiting | active | met | missed
+    logged: int
+    target: int
+
+
+@dataclass(frozen=True)
 class PlanStatus:
     """How many milestones are due by a day, how many of those are done, and whether that is short."""
 
     due: int
     done: int
     behind: bool
+
+
+def counted(title: str) -> tuple[int | None, str]:
+    """How many times a milestone that is a behavior asks for ("5× Lead a discovery call..."), and
+    its words; (None, title) for a step that is simply checked off."""
+    match = COUNTED.match(title)
+    return (int(match.group(1)), title[match.end() :]) if match else (None, title)
+
+
+def phase_first_day(phase: int) -> int:
+    return 1 if phase == 1 else PHASE_ENDS[phase - 2] + 1
+
+
+def behavior_window(start: date, phase: int, due_day: int, today: date) -> tuple[date, date] | None:
+    """The dates a counted milestone is a commitment for: from its phase's first day (or today, for a
+    plan started mid-phase) to its due day. None when the due day has passed: it cannot be counted."""
+    first = start + timedelta(days=phase_first_day(phase) - 1)
+    due = start + timedelta(days=due_day - 1)
+    if due < today:
+        return None
+    return max(first, today), due
 
 
 def phase_of(day: int) -> int | None:
@@ -101,6 +131,11 @@ def parse_milestones(text: str, phase: int) -> tuple[list[MilestoneDraft], str |
         return [], f"Phase {phase} has {len(titles)} milestones; keep it to {MILESTONES_MAX} or fewer."
     seen: dict[str, int] = {}
     for number, title in enumerate(titles, start=1):
+        count, words = counted(title)
+        if count is not None and not 1 <= count <= COUNT_MAX:
+            return [], f"Phase {phase}, milestone {number} asks for {count} times; pick 1 to {COUNT_MAX}."
+        if count is not None:  # one spelling for "5x" and "5 ×"
+            titles[number - 1] = title = f"{count}× {words}"
         if not title.isprintable():
             return [], f"Phase {phase}, milestone {number} has a character that can't be shown; retype it."
         if len(title) > MILESTONE_MAX:

@@ -7,14 +7,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.coaching.rules import milestone_gap
 from bot.onboarding.progress import PeerRecord, Progress, StepRecord, progress
-from bot.onboarding.rules import PLAN_DAYS, MilestoneDraft, plan_day
-from storage.models import Commitment, Milestone, OnboardingPlan, Person
+from bot.onboarding.rules import PLAN_DAYS, Counting, MilestoneDraft, behavior_window, counted, plan_day
+from storage.models import CheckIn, Commitment, Milestone, OnboardingPlan, Person
+
+WAITING = "waiting"  # a counted milestone's commitment whose phase has not begun yet
+MILESTONE_KEY = "milestone:"  # a counted milestone's commitment has this + the milestone id as its key
+CHECK_INS = "check-ins"  # who checked off a counted milestone: its commitment closed met
 
 
 def plan_of(session: Session, team_id: str, person_id: int) -> OnboardingPlan | None:
@@ -34,6 +39,14 @@ def milestones_of(session: Session, team_id: str, plan_id: int) -> list[Mileston
 
 
 @dataclass(frozen=True)
+class BehaviorTerms:
+    """What every counted milestone's commitment says about practice and evidence (from the playbook)."""
+
+    practice_format: str
+    evidence: str
+
+
+@dataclass(frozen=True)
 class Created:
     plan: OnboardingPlan
     created: bool  # False: this form was already stored (a repeat), or the rep already has a plan
@@ -48,8 +61,12 @@ def create_plan(
     archetype: str | None,
     drafts: list[MilestoneDraft],
     submission_key: str,
+    terms: BehaviorTerms,
+    when: tuple[date, datetime],
 ) -> Created:
-    """One plan per rep and per submitted form; the unique keys settle a race between two submits."""
+    """One plan per rep and per submitted form; the unique keys settle a race between two submits.
+    Counted milestones become commitments in the same transaction (see `_open_behaviors`); `when` is
+    the rep's own date today and the moment now."""
     assert person.id is not None
     existing = plan_of(session, team_id, person.id)
     if existing is not None:
@@ -85,7 +102,91 @@ def create_plan(
             )
         )
     session.flush()
+    _open_behaviors(session, plan, person.id, milestones_of(session, team_id, plan.id), terms, when)
     return Created(plan, True)
+
+
+def _open_behaviors(
+    session: Session,
+    plan: OnboardingPlan,
+    person_id: int,
+    milestones: list[Milestone],
+    terms: BehaviorTerms,
+    when: tuple[date, datetime],
+) -> None:
+    """Each counted milestone still ahead becomes a commitment for its phase's days, so it is nudged,
+    counted and closed met or missed like any other. One whose phase is later waits (`WAITING`) until
+    `wake_behaviors` sees its first day; one already past its due day stays a step to check off."""
+    today, now = when
+    for milestone in milestones:
+        target, words = counted(milestone.title)
+        window = behavior_window(plan.start_date, milestone.phase, milestone.due_day, today) if target else None
+        if target is None or window is None:
+            continue
+        starts, ends = window
+        session.add(
+            Commitment(
+                team_id=plan.team_id,
+                person_id=person_id,
+                manager_user_id=plan.manager_user_id,
+                gap=milestone_gap(milestone.id or 0),
+                behavior=words[:300],
+                target_count=target,
+                window_days=(ends - starts).days + 1,
+                practice_format=terms.practice_format,
+                evidence=terms.evidence[:300],
+                status="active" if starts <= today else WAITING,
+                starts_on=starts,
+                ends_on=ends,
+                submission_key=f"{MILESTONE_KEY}{milestone.id}",
+                created_at=now,
+            )
+        )
+    session.flush()
+
+
+def wake_behaviors(session: Session, today: date) -> int:
+    """Counted milestones whose phase has begun become active commitments (one statement per pass)."""
+    result = session.execute(
+        update(Commitment)
+        .where(col(Commitment.status) == WAITING, col(Commitment.starts_on) <= today)
+        .values(status="active")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def settle_behavior(session: Session, commitment: Commitment, now: datetime) -> None:
+    """A counted milestone's commitment closed met: the milestone is done (once)."""
+    if commitment.status != "met" or not commitment.submission_key.startswith(MILESTONE_KEY):
+        return
+    milestone_id = int(commitment.submission_key.removeprefix(MILESTONE_KEY))
+    session.execute(
+        update(Milestone)
+        .where(
+            col(Milestone.id) == milestone_id,
+            col(Milestone.team_id) == commitment.team_id,
+            col(Milestone.done_at).is_(None),
+        )
+        .values(done_at=now, done_by=CHECK_INS)
+    )
+
+
+def counting_of(session: Session, team_id: str, milestone_ids: list[int]) -> dict[int, Counting]:
+    """The commitments behind counted milestones, by milestone id, with what was logged against them."""
+    keys = [f"{MILESTONE_KEY}{mid}" for mid in milestone_ids]
+    if not keys:
+        return {}
+    logged = func.coalesce(func.sum(CheckIn.count), 0)
+    rows = session.execute(
+        sa_select(col(Commitment.submission_key), col(Commitment.status), col(Commitment.target_count), logged)
+        .outerjoin(CheckIn, col(CheckIn.commitment_id) == col(Commitment.id))
+        .where(col(Commitment.team_id) == team_id, col(Commitment.submission_key).in_(keys))
+        .group_by(col(Commitment.submission_key), col(Commitment.status), col(Commitment.target_count))
+    )
+    return {
+        int(key.removeprefix(MILESTONE_KEY)): Counting(status, int(count), target)
+        for key, status, target, count in rows
+    }
 
 
 def check_off(session: Session, team_id: str, milestone_id: int, user_id: str, now: datetime) -> bool:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.onboarding.rules import PHASE_ENDS, MilestoneDraft
+from bot.onboarding.rules import PHASE_ENDS, Counting, MilestoneDraft, counted, phase_first_day
 from bot.slack import Message, View
 from bot.slack.blocks import button, context, header, section
 from bot.slack.forms import input_block, modal
@@ -18,15 +18,16 @@ PRIVACY = "Visible only to you, your manager and Coachbot admins."
 
 
 def phase_days(phase: int) -> str:
-    first = 1 if phase == 1 else PHASE_ENDS[phase - 2] + 1
-    return f"Days {first}–{PHASE_ENDS[phase - 1]}"
+    return f"Days {phase_first_day(phase)}–{PHASE_ENDS[phase - 1]}"
 
 
 def plan_modal(rep_id: str, start: date, drafts: list[MilestoneDraft], phase_names: list[str]) -> View:
     blocks: list[dict[str, Any]] = [
         section(
             f"A 30/60/90 plan for <@{rep_id}>, starting {start.isoformat()}, drafted from the playbook and "
-            "their wiring. Edit it freely: one milestone per line, up to eight per phase."
+            "their wiring. Edit it freely: one milestone per line, up to eight per phase. A line that "
+            "starts with a count, like `5× Lead a discovery call`, is a behavior: it becomes a commitment "
+            "for its phase, counted by check-ins."
         )
     ]
     for phase, name in enumerate(phase_names, start=1):
@@ -43,6 +44,26 @@ class Step:
     title: str
     due_day: int
     done: bool
+    counting: Counting | None = None  # the commitment behind a counted milestone
+
+
+def _step_block(step: Step) -> dict[str, Any]:
+    """A done step struck through; a counted one with its count (no button while check-ins count
+    it); any other open step, or a counted one whose window closed short, with a Done button."""
+    target, words = counted(step.title)
+    title = escape_mrkdwn(truncate(words, 150))
+    count = step.counting
+    if step.done:
+        return section(f":white_check_mark: ~{title} _(by day {step.due_day})_~")
+    if count is not None and count.status == "waiting":
+        return section(f":repeat: {title} _({target}× from day {phase_first_day(step.phase)} to day {step.due_day})_")
+    if count is not None and count.status == "active":
+        return section(f":repeat: {title} _({count.logged} of {count.target} by day {step.due_day})_")
+    late = f"; {count.logged} of {count.target} when its window closed" if count is not None else ""
+    shown = f"{target}× {title}" if target else title
+    block = section(f":white_square: {shown} _(by day {step.due_day}{late})_")
+    block["accessory"] = button("Done", Action.MILESTONE_DONE, str(step.id))
+    return block
 
 
 def plan_message(rep_id: str, manager_id: str, day: int, steps: list[Step], phase_names: list[str]) -> Message:
@@ -57,13 +78,6 @@ def plan_message(rep_id: str, manager_id: str, day: int, steps: list[Step], phas
     ]
     for phase, name in enumerate(phase_names, start=1):
         blocks.append(section(f"*{phase_days(phase)}: {escape_mrkdwn(name)}*"))
-        for step in (s for s in steps if s.phase == phase):
-            text = f"{escape_mrkdwn(truncate(step.title, 150))} _(by day {step.due_day})_"
-            if step.done:
-                blocks.append(section(f":white_check_mark: ~{text}~"))
-            else:
-                block = section(f":white_square: {text}")
-                block["accessory"] = button("Done", Action.MILESTONE_DONE, str(step.id))
-                blocks.append(block)
+        blocks += [_step_block(step) for step in steps if step.phase == phase]
     blocks.append(context(f"Day {day} of 90 for <@{rep_id}>. {PRIVACY}"))
     return {"text": f"Your 30/60/90 plan: {done} of {len(steps)} steps done", "blocks": blocks[:50]}

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from bot.errors import describe_error
 from bot.onboarding.rules import phase_of, plan_day
+from bot.onboarding.service import settle_behavior
 from bot.outbox.batch import BatchData
 from bot.outbox.outcomes import mark
 from bot.outbox.report import PassReport
@@ -129,4 +130,5 @@ def _close(worker: Worker, commitment: Commitment, logged: int, now: datetime) -
         current.status = "met" if logged >= current.target_count else "missed"
         current.closed_at, current.cycle_number = now, int(previous) + 1
         session.add(current)
+        settle_behavior(session, current, now)
     commitment.status = current.status

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
 from bot.context import AppContext
+from bot.onboarding.service import wake_behaviors
 from bot.outbox.report import PassReport
 from bot.outbox.rows import aware
 from bot.practice.schedule import latest_weekly, local_moment, local_today, zone_for
@@ -40,6 +41,8 @@ def plan(ctx: AppContext, now: datetime, report: PassReport) -> None:
         workspaces = {w.team_id: w for w in session.exec(select(Workspace).where(Workspace.active))}
         if not workspaces:
             return
+        # a day early in UTC at most: a nudge still waits for the rep's own day (`starts_on <= day`)
+        wake_behaviors(session, (now + timedelta(hours=14)).date())
         active = _active_commitments(session, workspaces)
         existing = _existing_keys(session)
         rows: list[OutboxRow] = []

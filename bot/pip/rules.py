@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from bot.coaching.rules import WINDOW_DEFAULT, check_commitment
+from bot.coaching.rules import WINDOW_DEFAULT, check_commitment, coached_gap
 from bot.playbook.models import Playbook
 from bot.playbook.wiring import seat_fit_risk
 
-GENERAL_GAP = "general"  # a commitment with no specific gap: never a PIP's subject
 BASELINE_MINUTES_PER_WEEK = 60  # coaching each rep should get in a week
 MIN_CYCLES = 2  # more than one cycle without movement
 
@@ -90,7 +89,7 @@ def stalled_gap(cycles: list[Cycle]) -> str | None:
     best: tuple[int, str] | None = None
     for gap in dict.fromkeys(c.gap for c in reversed(cycles)):
         on_gap = [c for c in cycles if c.gap == gap]
-        if gap == GENERAL_GAP or any(c.met for c in on_gap):
+        if not coached_gap(gap) or any(c.met for c in on_gap):
             continue
         if best is None or len(on_gap) > best[0]:
             best = (len(on_gap), gap)
@@ -100,7 +99,7 @@ def stalled_gap(cycles: list[Cycle]) -> str | None:
 def _pick_gap(history: History, asked: str | None) -> str | None:
     if asked:
         return asked
-    specific = [c.gap for c in history.cycles if c.gap != GENERAL_GAP]
+    specific = [c.gap for c in history.cycles if coached_gap(c.gap)]
     return stalled_gap(history.cycles) or (specific[-1] if specific else None)
 
 
@@ -114,7 +113,7 @@ def check(history: History, playbook: Playbook, gap: str | None = None) -> Readi
     name = playbook.gaps[gap].name if gap and gap in playbook.gaps else (gap or "no specific gap")
     cycles = [c for c in history.cycles if gap and c.gap == gap]
     met = sum(c.met for c in cycles)
-    stalled = len(cycles) >= MIN_CYCLES and met == 0 and gap != GENERAL_GAP
+    stalled = len(cycles) >= MIN_CYCLES and met == 0 and gap is not None and coached_gap(gap)
     rules = [
         Rule(
             "A specific gap, coached over two or more cycles with no cycle met",

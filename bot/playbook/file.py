@@ -32,6 +32,9 @@ DEFAULT = "default"  # the per-archetype entry for archetypes without their own
 PHASES = (1, 2, 3)  # the 30/60/90 plan: days 1-30, 31-60, 61-90
 MILESTONE_MAX = 150  # a milestone is one line in a plan, a modal and a DM
 MILESTONES_MAX = 8  # per phase: more than this is a list, not a plan
+COUNT_MAX = 50  # a counted milestone's target: the same ceiling as a prescribed commitment's
+# "5× Lead a discovery call..." (or "5x ..."): a milestone that is a behavior, counted by check-ins
+COUNTED = re.compile(r"^(\d{1,3})\s?[×x]\s+(?=\S)")
 PROBLEM = "playbook_problem"  # the pydantic error type whose message is already the finished reason
 
 PROMPT_KEYS = (
@@ -95,6 +98,17 @@ Phrase = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, 
 Line = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=MILESTONE_MAX)]
 
 
+def _counted(title: str) -> str:
+    """A counted milestone's count must be one a commitment can take."""
+    match = COUNTED.match(title)
+    if match and not 1 <= int(match.group(1)) <= COUNT_MAX:
+        _reject(f"a counted milestone asks for 1 to {COUNT_MAX} times (found {match.group(1)})")
+    return title
+
+
+MilestoneLine = Annotated[Line, AfterValidator(_counted)]
+
+
 def _milestone_count(titles: list[str]) -> list[str]:
     if not 1 <= len(titles) <= MILESTONES_MAX:
         _reject(f"list 1 to {MILESTONES_MAX} milestones, one per item (found {len(titles)})")
@@ -121,7 +135,7 @@ def _numbered_phases(schema: dict[str, Any]) -> None:
 
 
 Milestones = Annotated[
-    list[Line],
+    list[MilestoneLine],
     AfterValidator(_milestone_count),
     Field(json_schema_extra={"minItems": 1, "maxItems": MILESTONES_MAX}),
 ]
@@ -259,6 +273,11 @@ def _reference_problems(data: Any) -> list[InitErrorDetails]:
         table = onboarding.get(field) if isinstance(onboarding, dict) else None
         for name in table if known and isinstance(table, dict) else ():
             problems += _unknown(name, known, what, ("onboarding", field))
+    practice = onboarding.get("practice_format") if isinstance(onboarding, dict) else None
+    formats = _keys(data.get("practice_formats"))
+    if formats and isinstance(practice, str) and KEY_RE.match(practice) and practice not in formats:
+        reason = _problem(f"'{practice}' is not a practice format in this playbook")
+        problems.append(InitErrorDetails(type=reason, loc=("onboarding", "practice_format"), input=practice))
     return problems
 
 
@@ -317,6 +336,15 @@ class OnboardingEntry(_Content):
         default_factory=dict,
         description="Extra milestones per gap key, by phase number.",
         json_schema_extra={"additionalProperties": False},
+    )
+    practice_format: Key | None = Field(
+        default=None,
+        description="How counted milestones (`5× ...`) are practised: a key of `practice_formats` "
+        "(the first one when left out).",
+    )
+    evidence: Line = Field(
+        default="Check in each time it happens; your manager sees the count.",
+        description="How a counted milestone is evidenced, as the rep reads it.",
     )
 
 

@@ -91,15 +91,20 @@ class Onboarding(BaseModel):
     phases: list[OnboardingPhase]
     by_archetype: dict[str, dict[int, list[str]]]
     by_gap: dict[str, dict[int, list[str]]]
+    practice_format: str  # how counted milestones are practised (a key of practice_formats)
+    evidence: str  # how a counted milestone is evidenced, as the rep reads it
 
     @classmethod
-    def from_file(cls, entry: OnboardingEntry, archetypes: set[str], gaps: set[str]) -> Onboarding:
+    def from_file(cls, entry: OnboardingEntry, archetypes: set[str], gaps: set[str], formats: list[str]) -> Onboarding:
         """Extras only for keys this playbook has: a custom playbook without its own plan gets the
         default playbook's, which may name archetypes and gaps it does not define."""
+        practice = entry.practice_format if entry.practice_format in formats else formats[0]
         return cls(
             phases=[OnboardingPhase(**dict(phase)) for phase in entry.phases],
             by_archetype={k: v for k, v in entry.by_archetype.items() if k in archetypes or k == DEFAULT},
             by_gap={k: v for k, v in entry.by_gap.items() if k in gaps},
+            practice_format=practice,
+            evidence=entry.evidence,
         )
 
 
@@ -132,7 +137,9 @@ class Playbook(BaseModel):
             escalation_owners=document.escalation_owners,
             prompts=document.prompts,
             pip_coached_share=document.pip.coached_share,
-            onboarding=Onboarding.from_file(document.onboarding, set(document.archetypes), set(document.gaps)),
+            onboarding=Onboarding.from_file(
+                document.onboarding, set(document.archetypes), set(document.gaps), list(document.practice_formats)
+            ),
         )
 
     def find_archetype(self, value: str) -> Archetype | None:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from bot.coaching import service as svc
 from bot.context import AppContext
 from bot.onboarding.progress import Progress
+from bot.onboarding.rules import counted
 from bot.onboarding.service import progress_of
 from bot.pip import service as pips
 from bot.pip.views import Card as PipCard
@@ -114,6 +115,11 @@ def _plan_blocks(progress: Progress, phase_name: str) -> list[dict[str, Any]]:
         section(f"{where} · {progress.status.done} of {progress.status.due} steps due so far are done: {state}"),
     ]
     for step in progress.next_steps:
+        target, words = counted(step.title)
+        title = escape_mrkdwn(truncate(words, 150))
+        if target is not None and step.due_day >= progress.day:  # its commitment is open: check-ins count it
+            blocks.append(section(f":repeat: {title} _({target}× by day {step.due_day}, counted by check-ins)_"))
+            continue
         block = section(f":white_square: {escape_mrkdwn(truncate(step.title, 150))} _(by day {step.due_day})_")
         block["accessory"] = button("Done", Action.MILESTONE_DONE, str(step.id))
         blocks.append(block)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.coaching.rules import GENERAL_GAP, ONBOARDING_GAP, coached_gap
 from bot.onboarding.rules import PLAN_DAYS, behind_reason, plan_day
 from bot.pip.rules import running_status
 from bot.pip.views import shared_channel_lines, status_lines
@@ -63,7 +64,9 @@ def _share(part: int, whole: int) -> str:
 
 def _gap_name(playbook: Playbook, key: str) -> str:
     gap = playbook.gaps.get(key)
-    return gap.name if gap else ("general focus" if key == "general" else key)
+    if gap is not None:
+        return gap.name
+    return "general focus" if key == GENERAL_GAP else ("onboarding plan" if key.startswith(ONBOARDING_GAP) else key)
 
 
 def cycles_on(rep: RepData, gap: str) -> list[str]:
@@ -83,7 +86,7 @@ def stalled_gap(rep: RepData) -> str | None:
     """A specific gap coached for more than one cycle with no cycle met (the cycle-count half of PIP readiness)."""
     for gap in dict.fromkeys(c.gap for c in reversed(rep.closed)):
         outcomes = cycles_on(rep, gap)
-        if gap != "general" and len(outcomes) >= 2 and "met" not in outcomes:
+        if coached_gap(gap) and len(outcomes) >= 2 and "met" not in outcomes:
             return gap
     return None
 
