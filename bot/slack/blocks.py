@@ -61,3 +61,33 @@ def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def table(rows: list[list[str]], right_aligned: tuple[int, ...] = ()) -> Block:
+    """A table of plain cells, the first row its header; rows and cells past Slack's limits are dropped
+    (callers say so in the text beside it). Columns in `right_aligned` hold figures."""
+    cells = [[{"type": "raw_text", "text": cell or "-"} for cell in row[: L.TABLE_CELLS]] for row in rows]
+    width = max((len(row) for row in cells), default=0)
+    settings = [{"align": "right" if i in right_aligned else "left"} for i in range(width)]
+    return {"type": "table", "rows": cells[: L.TABLE_ROWS], "column_settings": settings[: L.TABLE_COLUMN_SETTINGS]}
+
+
+def chart(kind: str, title: str, categories: list[str], series: dict[str, list[float]], y_label: str = "") -> Block:
+    """A bar, line or area chart: one value per category in each named series. Labels are cut to
+    Slack's lengths here, so callers pass what they would say; the same figures go in text too."""
+    labels = [truncate(c, L.CHART_LABEL) for c in categories[: L.CHART_POINTS]]
+    plotted = [
+        {
+            "name": truncate(name, L.CHART_SERIES_NAME),
+            "data": [{"label": lb, "value": v} for lb, v in zip(labels, values, strict=False)],
+        }
+        for name, values in list(series.items())[: L.CHART_SERIES]
+    ]
+    axis: dict[str, Any] = {"categories": labels}
+    if y_label:
+        axis["y_label"] = truncate(y_label, L.CHART_AXIS_TITLE)
+    return {
+        "type": "data_visualization",
+        "title": truncate(title, L.CHART_TITLE),
+        "chart": {"type": kind, "series": plotted, "axis_config": axis},
+    }

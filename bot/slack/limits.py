@@ -35,6 +35,17 @@ MARKDOWN_TEXT = 12000
 TABLE_ROWS = 100
 TABLE_CELLS = 20
 TABLE_COLUMN_SETTINGS = 20
+TABLES_PER_MESSAGE = 1  # a message carries one table
+# block-kit/blocks/data-visualization-block: title at most 50 characters; a bar, line or area chart
+# has 1..6 series named in at most 20 characters, each with 1..20 points whose labels are the axis
+# categories (at most 20 characters each); axis titles at most 50; at most two charts per message.
+CHART_TITLE = 50
+CHART_SERIES = 6
+CHART_SERIES_NAME = 20
+CHART_POINTS = 20
+CHART_LABEL = 20
+CHART_AXIS_TITLE = 50
+CHARTS_PER_MESSAGE = 2
 # block_id (every block page) and action_id (every block-element page): at most 255 characters.
 BLOCK_ID = 255
 ACTION_ID = 255
@@ -163,6 +174,47 @@ def _check_table(block: dict[str, Any], where: str) -> list[str]:
     return problems
 
 
+def _check_series(chart: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    axis = chart.get("axis_config") or {}
+    categories = axis.get("categories") or []
+    if not categories or any(not isinstance(c, str) or not 1 <= len(c) <= CHART_LABEL for c in categories):
+        problems.append(f"{where}: 1..{CHART_POINTS} categories of 1..{CHART_LABEL} characters")
+    for label in ("x_label", "y_label"):
+        if len(str(axis.get(label, ""))) > CHART_AXIS_TITLE:
+            problems.append(f"{where}: {label} longer than {CHART_AXIS_TITLE}")
+    series = chart.get("series") or []
+    if not 1 <= len(series) <= CHART_SERIES:
+        problems.append(f"{where}: 1..{CHART_SERIES} series")
+    names = [s.get("name", "") for s in series]
+    if len(set(names)) < len(names) or any(not 1 <= len(n) <= CHART_SERIES_NAME for n in names):
+        problems.append(f"{where}: series names must be unique, 1..{CHART_SERIES_NAME} characters")
+    for s in series:
+        data = s.get("data") or []
+        if not 1 <= len(data) <= CHART_POINTS:
+            problems.append(f"{where}: a series has 1..{CHART_POINTS} points")
+        if any(p.get("label") not in categories or not isinstance(p.get("value"), int | float) for p in data):
+            problems.append(f"{where}: every point needs a number and a label among the categories")
+    return problems
+
+
+def _check_chart(block: dict[str, Any], where: str) -> list[str]:
+    problems: list[str] = []
+    title = block.get("title")
+    if not isinstance(title, str) or not 1 <= len(title) <= CHART_TITLE:
+        problems.append(f"{where}: title must be 1..{CHART_TITLE} characters")
+    chart = block.get("chart") or {}
+    if chart.get("type") in ("bar", "line", "area"):
+        problems += _check_series(chart, where)
+    elif chart.get("type") == "pie":
+        segments = chart.get("segments") or []
+        if not 1 <= len(segments) <= CHART_SERIES or any(s.get("value", 0) <= 0 for s in segments):
+            problems.append(f"{where}: 1..{CHART_SERIES} segments, each above 0")
+    else:
+        problems.append(f"{where}: chart type must be bar, line, area or pie")
+    return problems
+
+
 def _unchecked(block: dict[str, Any], where: str) -> list[str]:
     return []
 
@@ -175,6 +227,7 @@ _BLOCK_CHECKS: dict[str, Checker] = {
     "input": _check_input,
     "markdown": _check_markdown,
     "table": _check_table,
+    "data_visualization": _check_chart,
     "divider": _unchecked,
     "image": _unchecked,
     "rich_text": _unchecked,
@@ -193,6 +246,11 @@ def check_blocks(blocks: list[dict[str, Any]], max_blocks: int) -> list[str]:
             problems.append(f"{where}: block_id longer than {BLOCK_ID}")
         check = _BLOCK_CHECKS.get(str(block.get("type")))
         problems += check(block, where) if check else [f"{where}: unknown block type"]
+    kinds = [str(b.get("type")) for b in blocks]
+    if kinds.count("table") > TABLES_PER_MESSAGE:
+        problems.append(f"{kinds.count('table')} tables, at most {TABLES_PER_MESSAGE}")
+    if kinds.count("data_visualization") > CHARTS_PER_MESSAGE:
+        problems.append(f"{kinds.count('data_visualization')} charts, at most {CHARTS_PER_MESSAGE}")
     return problems
 
 
