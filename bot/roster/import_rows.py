@@ -11,6 +11,7 @@ import io
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ class ImportRejected(Exception):
         super().__init__(f"{len(errors)} problem(s)")
 
 
-def read_rows(path: str) -> list[dict[str, Any]]:
+def read_rows(path: str, layout: Layout | None = None) -> list[dict[str, Any]]:
     """Raw rows from a CSV or JSON file. File-level problems raise ImportRejected."""
     p = Path(path)
     try:
@@ -61,7 +62,7 @@ def read_rows(path: str) -> list[dict[str, Any]]:
         raise ImportRejected([f"{path}: is not UTF-8 text"]) from None
     except OSError as exc:  # a directory, a permission change since stat()
         raise ImportRejected([f"{path}: cannot be read ({exc.strerror})"]) from None
-    return parse_rows(raw, json_format=p.suffix.lower() == ".json" or raw.lstrip().startswith(("[", "{")))
+    return parse_rows(raw, p.suffix.lower() == ".json" or raw.lstrip().startswith(("[", "{")), layout or ROSTER)
 
 
 def looks_harmless(text: str, limit: int = SHOWN_MAX) -> bool:
@@ -104,7 +105,7 @@ class _JsonObject(dict[str, Any]):
         return obj
 
 
-def _json_rows(raw: str) -> tuple[list[dict[str, Any]], set[str], set[str]]:
+def _json_rows(raw: str, list_key: str) -> tuple[list[dict[str, Any]], set[str], set[str]]:
     """(rows, columns seen, columns given twice in one object) from JSON text."""
     try:
         data = json.loads(raw, object_pairs_hook=_JsonObject.from_pairs)
@@ -115,9 +116,9 @@ def _json_rows(raw: str) -> tuple[list[dict[str, Any]], set[str], set[str]]:
     except ValueError:  # an integer with thousands of digits
         raise ImportRejected(["the JSON holds a number too long to read"]) from None
     if isinstance(data, dict):
-        data = data.get("people")
+        data = data.get(list_key)
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise ImportRejected(["JSON must be a list of objects, or an object with a 'people' list"])
+        raise ImportRejected([f"JSON must be a list of objects, or an object with a '{list_key}' list"])
     rows: list[dict[str, Any]] = []
     columns: set[str] = set()
     repeated: set[str] = set()
@@ -156,9 +157,22 @@ def _csv_rows(raw: str) -> tuple[list[dict[str, Any]], set[str], set[str]]:
     return rows, set(fields), repeated
 
 
-def parse_rows(raw: str, json_format: bool) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Layout:
+    """The columns a kind of import file may have, which of them it must have, and the key of the
+    list in a JSON object."""
+
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    list_key: str
+
+
+ROSTER = Layout(COLUMNS, REQUIRED, "people")
+
+
+def parse_rows(raw: str, json_format: bool, layout: Layout = ROSTER) -> list[dict[str, Any]]:
     """Rows keyed by lower-case column name; file-level problems raise ImportRejected."""
-    rows, columns, repeated = _json_rows(raw) if json_format else _csv_rows(raw)
+    rows, columns, repeated = _json_rows(raw, layout.list_key) if json_format else _csv_rows(raw)
     if not rows:
         raise ImportRejected(["the file has no rows to import"])
     if len(rows) > MAX_ROWS:
@@ -167,10 +181,10 @@ def parse_rows(raw: str, json_format: bool) -> list[dict[str, Any]]:
     if repeated:
         where = "in one object" if json_format else "in the first line"
         problems.append(f"column(s) named more than once {where}: {_column_names(repeated)}; keep one of each")
-    unknown = columns - set(COLUMNS)
-    missing = [c for c in REQUIRED if c not in columns]
+    unknown = columns - set(layout.columns)
+    missing = [c for c in layout.required if c not in columns]
     if unknown:
-        problems.append(f"unknown column(s): {_column_names(unknown)} (known: {', '.join(COLUMNS)})")
+        problems.append(f"unknown column(s): {_column_names(unknown)} (known: {', '.join(layout.columns)})")
     if missing:
         problems.append(f"missing column(s): {', '.join(missing)}")
     if problems:
