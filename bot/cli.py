@@ -61,6 +61,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError
 
+    from bot.onboarding.offer import offer_plans
     from bot.onboarding.service import without_plan
     from bot.roster.importer import ImportRejected, apply_rows, read_rows, validate_rows
     from bot.slack.client import make_web_client
@@ -103,6 +104,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"dry run, nothing written. {summary.describe()}")
             return 0
     print(summary.describe())
+    for line in offer_plans(engine, client, team_id, datetime.now(UTC)).lines():  # after the commit
+        print(line)
     with session_scope(engine) as session:
         waiting = without_plan(session, team_id, datetime.now(UTC).date())
     if waiting:

@@ -1,5 +1,5 @@
 """30/60/90 onboarding: `/coach plan @rep` opens the drafted plan, the form starts it, and Done
-buttons check a step off (once)."""
+buttons check a step off (once). A roster import's offer DM opens the same form from its buttons."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.onboarding import flows
+from bot.onboarding import flows, offer
 from bot.onboarding.rules import MilestoneDraft, parse_milestones
 from bot.slack.ids import Action, Form
 from handlers.coach_command import Call, subcommand
@@ -86,6 +86,25 @@ def step_done(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClien
         try_dm(client, user_id, checked.text)
 
 
+def review_offered_plan(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    """An import's offer DM: the button opens the plan form for that hire (their manager or an admin)."""
+    ack()
+    team_id, user_id = ids(context)
+    where = respond if body.get("response_url") else None
+    person_id = int_or_none(body["actions"][0].get("value"))
+    if person_id is None:
+        answer(where, client, user_id, "That button doesn't point at a hire.")
+        return
+    form = offer.review_form(app_context(context), client, team_id, user_id, person_id)
+    if isinstance(form, str):
+        answer(where, client, user_id, form)
+        return
+    open_modal(client, str(body.get("trigger_id") or ""), form, where, user_id)
+
+
 def register(app: Listeners) -> None:
     app.view(Form.PLAN)(plan_submitted)
     app.action(Action.MILESTONE_DONE)(step_done)
+    app.action(Action.PLAN_OFFER_REVIEW)(review_offered_plan)

@@ -320,3 +320,27 @@ class Pip(SQLModel, table=True):
     closed_at: datetime | None = None
     closed_by: str | None = Field(default=None, max_length=32)
     close_note: str | None = Field(default=None, max_length=500)
+    # The evidence pack as a Slack canvas, made at most once: None (never) -> creating (claimed, call on
+    # its way) -> made (canvas_id known, access not yet set) -> shared; or unknown (Slack's answer to
+    # the create was lost: never created again). A refusal puts it back to None.
+    canvas_state: str | None = Field(default=None, max_length=16)
+    canvas_id: str | None = Field(default=None, max_length=32)
+
+
+class PlanOffer(SQLModel, table=True):
+    """A roster import asked a hire's manager (one DM per manager per import: `batch_key`) to review a
+    30/60/90 plan, once per hire. States: see bot.onboarding.offer."""
+
+    __tablename__ = "plan_offer"
+    __table_args__ = (UniqueConstraint("team_id", "person_id", name="uq_plan_offer_team_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(index=True, max_length=32)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    manager_user_id: str = Field(max_length=32)
+    batch_key: str = Field(max_length=64, index=True)
+    status: str = Field(default="sending", max_length=16)  # sending -> sent | unconfirmed
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)

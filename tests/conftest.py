@@ -539,6 +539,8 @@ def import_csv(cli, tmp_path, slack):
         code, out, err = cli("import", str(path))
         assert code == 0, err
         slack.fake.reset_calls()
+        with slack.fake.lock:  # and the import's own DMs (plan offers to managers), so tests see only theirs
+            slack.fake.history.clear()
         return out
 
     return run

@@ -62,6 +62,7 @@ class SlackFake:
     delays: dict[str, float] = field(default_factory=dict)  # method -> seconds to stall after recording
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversations the bot can see
     socket_url: str = ""  # what apps.connections.open hands out (tests/socket_fake.py)
+    canvases: dict[str, dict[str, Any]] = field(default_factory=dict)  # canvas id -> title, markdown, access
 
     # --- directory -------------------------------------------------------------------------------
     def add_user(
@@ -122,6 +123,16 @@ class SlackFake:
         times: int = 1,
     ) -> None:
         self.failures.append(Failure(method, status, error, retry_after, times))
+
+    def refuse_canvases(self, error: str = "free_teams_cannot_create_non_messaging_canvases", times: int = 1) -> None:
+        """canvases.create answers `ok: false` with this error (a free plan, canvases turned off, a missing scope)."""
+        self.fail_next("canvases.create", error=error, times=times)
+
+    def canvas_readers(self, canvas_id: str) -> dict[str, str]:
+        """Who was given access to the canvas, and at which level (user or channel id -> level)."""
+        with self.lock:
+            canvas = self.canvases[canvas_id]
+            return {**canvas["users"], **canvas["channels"]}
 
     def calls_to(self, method: str) -> list[Call]:
         with self.lock:
@@ -249,6 +260,10 @@ class SlackFake:
                 "ok": True,
                 "permalink": f"https://fake.slack.com/archives/{a.get('channel')}/p{a.get('message_ts')}",
             }
+        if method == "canvases.create":
+            return self._create_canvas(a)
+        if method == "canvases.access.set":
+            return self._set_canvas_access(a)
         if method in ("views.open", "views.push", "views.update", "views.publish"):
             view = a.get("view")
             view = json.loads(view) if isinstance(view, str) else (view or {})
@@ -257,6 +272,47 @@ class SlackFake:
                 return {"ok": False, "error": "invalid_blocks", "errors": problems}
             return {"ok": True, "view": {"id": "V" + str(next(self.ts)), **view}}
         return {"ok": True}
+
+    def _create_canvas(self, a: dict[str, Any]) -> dict[str, Any]:
+        content = a.get("document_content") or {}
+        content = json.loads(content) if isinstance(content, str) else content
+        if content and (content.get("type") != "markdown" or len(str(content.get("markdown", ""))) > 1_048_576):
+            return {"ok": False, "error": "canvas_creation_failed"}
+        canvas_id = f"F0CANVAS{next(self.ts)}"
+        with self.lock:
+            self.canvases[canvas_id] = {
+                "title": a.get("title"),
+                "markdown": content.get("markdown", ""),
+                "channel_id": a.get("channel_id"),
+                "users": {},
+                "channels": {},
+            }
+        return {"ok": True, "canvas_id": canvas_id}
+
+    def _set_canvas_access(self, a: dict[str, Any]) -> dict[str, Any]:
+        users, channels = _id_list(a.get("user_ids")), _id_list(a.get("channel_ids"))
+        if bool(users) == bool(channels):  # one of the two, never both
+            return {"ok": False, "error": "invalid_parameters"}
+        if len(users or channels) > 20 or a.get("access_level") not in ("read", "write", "owner"):
+            return {"ok": False, "error": "invalid_arguments"}
+        with self.lock:
+            canvas = self.canvases.get(str(a.get("canvas_id")))
+            if canvas is None:
+                return {"ok": False, "error": "canvas_not_found"}
+            if any(u not in self.users for u in users):
+                return {"ok": False, "error": "failed_to_update_user_ids"}
+            canvas["users"].update(dict.fromkeys(users, a["access_level"]))
+            canvas["channels"].update(dict.fromkeys(channels, a["access_level"]))
+        return {"ok": True}
+
+
+def _id_list(value: Any) -> list[str]:
+    """user_ids / channel_ids as sent: a JSON array, or a comma-separated string (slack_sdk's form encoding)."""
+    if isinstance(value, str) and value.startswith("["):
+        value = json.loads(value)
+    if isinstance(value, str):
+        value = value.split(",")
+    return [str(v).strip() for v in value or [] if str(v).strip()]
 
 
 def _blocks(a: dict[str, Any]) -> list[dict[str, Any]]:

@@ -59,6 +59,7 @@ def test_manifest_declares_what_the_code_uses():
         "groups:history",
         "users:read",
         "users:read.email",
+        "canvases:write",
     }
 
 
@@ -100,3 +101,9 @@ def test_coach_usage_hint_lists_every_subcommand():
     for command in manifest["features"]["slash_commands"]:
         assert len(command.get("usage_hint", "")) <= USAGE_HINT_MAX
         assert 1 <= len(command["description"]) <= 2000
+
+
+def test_the_canvas_scope_is_asked_for_because_the_code_makes_canvases():
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    code = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+    assert ("canvases:write" in manifest["oauth_config"]["scopes"]["bot"]) == ("canvases_create(" in code)

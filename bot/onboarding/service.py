@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -15,7 +16,7 @@ from sqlmodel import Session, col, select
 from bot.coaching.rules import milestone_gap
 from bot.onboarding.progress import PeerRecord, Progress, StepRecord, progress
 from bot.onboarding.rules import PLAN_DAYS, Counting, MilestoneDraft, behavior_window, counted, plan_day
-from storage.models import CheckIn, Commitment, Milestone, OnboardingPlan, Person
+from storage.models import CheckIn, Commitment, Milestone, OnboardingPlan, Person, PlanOffer
 
 WAITING = "waiting"  # a counted milestone's commitment whose phase has not begun yet
 MILESTONE_KEY = "milestone:"  # a counted milestone's commitment has this + the milestone id as its key
@@ -294,3 +295,85 @@ def without_plan(session: Session, team_id: str, today: date) -> list[tuple[str,
         for p in people
         if p.start_date is not None and plan_day(p.start_date, today) <= PLAN_DAYS
     ]
+
+
+Offer = tuple[PlanOffer, Person]  # a plan offer with its hire
+
+
+def claim_offers(session: Session, team_id: str, today: date) -> list[Offer]:
+    """Hires starting within `PLAN_DAYS` days ago or later, active, with a manager, no plan and never
+    offered: claimed once each (the unique key settles two imports at once), one batch per manager."""
+    planned = select(OnboardingPlan.person_id).where(OnboardingPlan.team_id == team_id)
+    offered = select(PlanOffer.person_id).where(PlanOffer.team_id == team_id)
+    hires = session.exec(
+        select(Person)
+        .where(
+            Person.team_id == team_id,
+            Person.active,
+            col(Person.manager_user_id).is_not(None),
+            col(Person.start_date) >= today - timedelta(days=PLAN_DAYS - 1),
+            col(Person.id).not_in(planned),
+            col(Person.id).not_in(offered),
+        )
+        .order_by(col(Person.start_date), col(Person.id))
+    ).all()
+    batches: dict[str, str] = {}
+    claimed: list[Offer] = []
+    for hire in hires:
+        manager = hire.manager_user_id or ""
+        if hire.id is None or manager == hire.slack_user_id:
+            continue
+        batch = batches.setdefault(manager, f"offer:{team_id}:{uuid.uuid4().hex[:20]}")
+        offer = PlanOffer(team_id=team_id, person_id=hire.id, manager_user_id=manager, batch_key=batch)
+        try:
+            with session.begin_nested():
+                session.add(offer)
+                session.flush()
+        except IntegrityError:
+            continue
+        claimed.append((offer, hire))
+    return claimed
+
+
+def stale_offers(session: Session, team_id: str, before: datetime) -> list[Offer]:
+    """Offers claimed before `before` whose DM was never settled (the import stopped half way). One
+    whose hire has left or has another manager by now is dropped: only the current manager is told."""
+    rows = session.exec(
+        select(PlanOffer, Person)
+        .join(Person, col(Person.id) == col(PlanOffer.person_id))
+        .where(PlanOffer.team_id == team_id, PlanOffer.status == "sending", col(PlanOffer.created_at) < before)
+        .order_by(col(PlanOffer.id))
+    ).all()
+    kept: list[Offer] = []
+    for offer, person in rows:
+        if person.active and person.manager_user_id == offer.manager_user_id:
+            kept.append((offer, person))
+        else:
+            session.delete(offer)
+    session.flush()
+    return kept
+
+
+def settle_offers(
+    session: Session,
+    team_id: str,
+    batch_key: str,
+    status: str | None,
+    where: tuple[str | None, str] | None,
+    now: datetime,
+) -> None:
+    """The batch's DM went out (`sent`), may have (`unconfirmed`), or certainly did not (None: the rows
+    go, so the next import offers those hires again)."""
+    scope = (col(PlanOffer.team_id) == team_id, col(PlanOffer.batch_key) == batch_key)
+    if status is None:
+        session.execute(delete(PlanOffer).where(*scope))
+        return
+    channel, ts = where or (None, None)
+    session.execute(
+        update(PlanOffer).where(*scope).values(status=status, sent_at=now, slack_channel=channel, slack_ts=ts)
+    )
+
+
+def person_by_id(session: Session, team_id: str, person_id: int) -> Person | None:
+    person = session.get(Person, person_id)
+    return person if person is not None and person.team_id == team_id else None

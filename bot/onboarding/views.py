@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.onboarding.rules import PHASE_ENDS, Counting, MilestoneDraft, counted, phase_first_day
+from bot.onboarding.rules import PHASE_ENDS, PLAN_DAYS, Counting, MilestoneDraft, counted, phase_first_day, plan_day
 from bot.slack import Message, View
 from bot.slack.blocks import button, context, header, section
 from bot.slack.forms import input_block, modal
@@ -81,3 +81,54 @@ def plan_message(rep_id: str, manager_id: str, day: int, steps: list[Step], phas
         blocks += [_step_block(step) for step in steps if step.phase == phase]
     blocks.append(context(f"Day {day} of 90 for <@{rep_id}>. {PRIVACY}"))
     return {"text": f"Your 30/60/90 plan: {done} of {len(steps)} steps done", "blocks": blocks[:50]}
+
+
+OFFER_BUTTONS_MAX = 40  # hires with their own button in one offer DM (50 blocks: header, intro, rest, footer)
+OFFER_NAMES_MAX = 150  # further hires named in the last section (a mention is at most ~16 characters)
+
+
+@dataclass(frozen=True)
+class OfferedHire:
+    """A hire in the offer DM: the button carries the roster id (a bounded int), the text the mention."""
+
+    person_id: int
+    rep_id: str
+    start: date
+
+
+def _offer_when(start: date, today: date) -> str:
+    day = plan_day(start, today)
+    if day < 1:
+        wait = 1 - day
+        return f"starts {start.isoformat()}, in {wait} day{'' if wait == 1 else 's'}"
+    return f"started {start.isoformat()}, now on day {day} of {PLAN_DAYS}"
+
+
+def plan_offer_message(hires: list[OfferedHire], today: date) -> Message:
+    """One DM to a manager after a roster import: each hire with no plan yet, a button per hire that
+    opens the plan form. Past `OFFER_BUTTONS_MAX` the rest are named in one section (and past
+    `OFFER_NAMES_MAX` only counted), so any number of hires fits in one message."""
+    shown, rest = hires[:OFFER_BUTTONS_MAX], hires[OFFER_BUTTONS_MAX:]
+    count = f"{len(hires)} of your hires" if len(hires) != 1 else "One of your hires"
+    blocks: list[dict[str, Any]] = [
+        header("Onboarding plans to review"),
+        section(
+            f"{count} came in with the roster import in (or just before) their first {PLAN_DAYS} days, with "
+            "no 30/60/90 plan yet. *Review the plan* opens a draft built from the playbook and the hire's "
+            "wiring. Change what you like; nothing starts and the hire hears nothing until you press "
+            "*Start the plan*."
+        ),
+    ]
+    for hire in shown:
+        text = f"<@{hire.rep_id}>: {_offer_when(hire.start, today)}"
+        blocks.append(section(text, button("Review the plan", Action.PLAN_OFFER_REVIEW, str(hire.person_id))))
+    if rest:
+        named = ", ".join(f"<@{h.rep_id}>" for h in rest[:OFFER_NAMES_MAX])
+        more = f" and {len(rest) - OFFER_NAMES_MAX} more" if len(rest) > OFFER_NAMES_MAX else ""
+        blocks.append(
+            section(
+                f"No room for more buttons here. Also without a plan: {named}{more}. Use `/coach plan @rep` for them."
+            )
+        )
+    blocks.append(context("Only you got this message. Your weekly summary keeps asking until each of them has a plan."))
+    return {"text": f"Onboarding plans to review for {len(hires)} new hire(s)", "blocks": blocks}

@@ -84,11 +84,21 @@ class NotFound(Exception):
     """No PIP with that id in that workspace."""
 
 
-def export_pip(session: Session, team_id: str, pip_id: int, path: str, playbook: Playbook) -> Card:
-    """Write the PIP's evidence pack to `path`; NotFound when it is not this workspace's."""
+@dataclass(frozen=True)
+class Document:
+    """One PIP's evidence pack as Markdown, and where its canvas stands."""
+
+    plan: Card
+    markdown: str
+    canvas_state: str | None
+    canvas_id: str | None
+
+
+def document_of(session: Session, team_id: str, pip_id: int, playbook: Playbook) -> Document | None:
+    """The evidence pack of this workspace's PIP `pip_id`; None when there is no such PIP here."""
     found = pip_with_rep(session, team_id, pip_id)
     if found is None:
-        raise NotFound(pip_id)
+        return None
     pip, person = found
     assert person.id is not None
     plan = card(pip, person.slack_user_id, playbook)
@@ -97,5 +107,14 @@ def export_pip(session: Session, team_id: str, pip_id: int, path: str, playbook:
         on = pip.closed_at.date().isoformat() if pip.closed_at else "?"
         closure = Closure(pip.status, pip.close_note or "", pip.closed_by or "?", on)
     pack = evidence_of(session, team_id, person.id, pip.gap)
-    Path(path).write_text(pack_markdown(plan, pip.status, closure, pack, playbook), encoding="utf-8")
-    return plan
+    markdown = pack_markdown(plan, pip.status, closure, pack, playbook)
+    return Document(plan, markdown, pip.canvas_state, pip.canvas_id)
+
+
+def export_pip(session: Session, team_id: str, pip_id: int, path: str, playbook: Playbook) -> Card:
+    """Write the PIP's evidence pack to `path`; NotFound when it is not this workspace's."""
+    document = document_of(session, team_id, pip_id, playbook)
+    if document is None:
+        raise NotFound(pip_id)
+    Path(path).write_text(document.markdown, encoding="utf-8")
+    return document.plan

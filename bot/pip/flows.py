@@ -122,8 +122,9 @@ def _tell_rep(client: WebClient, rep_id: str, message: Message, key: str) -> str
 
 def start(
     ctx: AppContext, client: WebClient, team_id: str, caller: str, rep_id: str, gap: str, terms: Terms, key: str
-) -> str | None:
-    """Store the PIP once and send it to the rep; the answer for the caller (None for a repeated form)."""
+) -> Message | str | None:
+    """Store the PIP once and send it to the rep; the answer for the caller (None for a repeated form),
+    with *Share as canvas* once the plan started."""
     with ctx.session() as session:
         if service.pip_by_key(session, key) is not None:
             return None
@@ -140,11 +141,12 @@ def start(
     note = _tell_rep(client, rep_id, views.plan_message(card), f"pip:{team_id}:{card.id}")
     for who in dict.fromkeys((rep_id, caller, made.pip.manager_user_id)):
         refresh_home(ctx, client, team_id, who)
-    return (
+    started = (
         f"Started <@{rep_id}>'s PIP on {escape_mrkdwn(card.gap_name)}: {terms.weekly_count} a week, "
         f"{terms.sessions_per_week} coaching session(s) a week from <@{card.manager_id}>, "
         f"{terms.weeks} weeks, reviewed every two.{note}"
     )
+    return views.started_message(started, card.id)
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,33 @@ def pip_by_key(session: Session, submission_key: str) -> Pip | None:
     return session.exec(select(Pip).where(Pip.submission_key == submission_key[:64])).first()
 
 
+def latest_pip(session: Session, team_id: str, person_id: int) -> Pip | None:
+    """The rep's running PIP, else the one that ended last."""
+    return (
+        active_pip(session, team_id, person_id)
+        or session.exec(
+            select(Pip)
+            .where(Pip.team_id == team_id, Pip.person_id == person_id)
+            .order_by(col(Pip.created_at).desc(), col(Pip.id).desc())
+        ).first()
+    )
+
+
+def move_canvas(
+    session: Session, team_id: str, pip_id: int, was: str | None, now: str | None, canvas_id: str | None = None
+) -> bool:
+    """Move the PIP's canvas from state `was` to `now` (keeping the id unless one is given); False when
+    it was not in `was` any more (another request moved it first)."""
+    current = col(Pip.canvas_state).is_(None) if was is None else col(Pip.canvas_state) == was
+    values: dict[str, str | None] = {"canvas_state": now}
+    if canvas_id is not None:
+        values["canvas_id"] = canvas_id[:32]
+    result = session.execute(
+        update(Pip).where(col(Pip.id) == pip_id, col(Pip.team_id) == team_id, current).values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 def pip_with_rep(session: Session, team_id: str, pip_id: int) -> tuple[Pip, Person] | None:
     """A PIP and its rep, both of this workspace."""
     pip = session.get(Pip, pip_id)

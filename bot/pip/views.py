@@ -269,3 +269,39 @@ def closed_message(card: Card, outcome: str, by: str, note: str) -> Message:
             context(SHARED),
         ],
     }
+
+
+CANVAS_SHARED = "Only the rep, their manager and Coachbot admins can open this canvas."
+CANVAS_HINT = (
+    "*Share as canvas* puts the evidence pack in a Slack canvas that only the rep, their manager and "
+    "Coachbot admins can open."
+)
+
+
+def started_message(text: str, pip_id: int) -> Message:
+    """The word to the manager that the plan started, with the button that shares its evidence pack."""
+    return {
+        "text": text,
+        "blocks": [
+            section(text),
+            actions(button("Share as canvas", Action.PIP_CANVAS, str(pip_id))),
+            context(CANVAS_HINT),
+        ],
+    }
+
+
+def canvas_message(gap_name: str, link: str, for_rep: bool) -> Message:
+    """The canvas link, sent once to the rep and (when someone else shared it) to the manager."""
+    whose = "your PIP" if for_rep else "the PIP"
+    text = f"The evidence pack for {whose} on {escape_mrkdwn(gap_name)} is now a canvas"
+    return {
+        "text": text,
+        "blocks": [
+            section(
+                f"The evidence pack for {whose} on *{escape_mrkdwn(gap_name)}* is now a Slack canvas: "
+                f"<{link}|open it>. It holds the diagnoses, every commitment with its check-ins, and the "
+                "coaching time logged, read-only."
+            ),
+            context(CANVAS_SHARED),
+        ],
+    }

@@ -30,6 +30,8 @@ class Action(StrEnum):
     HOME_SUMMARY_CHANNEL = "home_summary_channel"
     HOME_SETTINGS = "home_settings"
     PIP_DRAFT = "pip_draft"
+    PLAN_OFFER_REVIEW = "plan_offer_review"
+    PIP_CANVAS = "pip_canvas"
 
 
 class Form(StrEnum):
