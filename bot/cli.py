@@ -116,6 +116,36 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_metrics(args: argparse.Namespace) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.levers.flows import import_metrics
+    from bot.roster.importer import ImportRejected
+    from bot.slack.client import make_web_client
+    from storage.db import make_engine
+    from storage.migrate import upgrade
+
+    settings = _settings([] if args.team else ["SLACK_BOT_TOKEN"])
+    _announce(settings)
+    try:
+        team_id = args.team or make_web_client(settings).auth_test()["team_id"]
+    except SlackApiError as exc:
+        return _fail([f"Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN"], 1)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        stored = import_metrics(engine, team_id, args.file, datetime.now(UTC), args.dry_run)
+    except ImportRejected as rejected:
+        print(
+            f"coachbot: {args.file} was not imported; nothing was changed. Fix these and run it again:", file=sys.stderr
+        )
+        for err in rejected.errors:
+            print(f"  {err}", file=sys.stderr)
+        return 1
+    print(("dry run, nothing written. " if args.dry_run else "") + stored.describe())
+    return 0
+
+
 def cmd_dispatch(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -300,6 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--team", help="Slack team id (default: the bot token's workspace)")
     imp.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     imp.set_defaults(func=cmd_import)
+    met = command(
+        "import-metrics",
+        "import lagging numbers (quota attainment, pipeline) and employment events from CSV or JSON",
+        "Import each rep's lagging numbers by week (2026-W45) or month (2026-11): quota attainment %,\n"
+        "pipeline created, pipeline quality %; and employment events (start, exit). Reps must be on the\n"
+        "roster. All or nothing; importing the same file again changes nothing. Columns in the README.",
+    )
+    met.add_argument("file", help="a .csv or .json file")
+    met.add_argument("--team", help="Slack team id (default: the bot token's workspace)")
+    met.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    met.set_defaults(func=cmd_import_metrics)
     dis = command(
         "dispatch",
         "send everything due once (nudges, reminders, closeouts, weekly manager summaries), then exit",

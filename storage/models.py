@@ -344,3 +344,8 @@ class PlanOffer(SQLModel, table=True):
     sent_at: datetime | None = None
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+
+
+# The three levers' tables are in their own module (this one holds the coaching loop's); importing
+# them here puts every table in SQLModel's metadata wherever the models are imported.
+from storage.lever_tables import EmploymentEvent, FitRiskRun, RepMetric  # noqa: E402, F401

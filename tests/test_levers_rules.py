@@ -251,3 +251,15 @@ def test_retention_withholds_small_groups_and_names_nobody() -> None:
     assert not root.shown and root.line == f"Root: fewer than {MIN_GROUP} people, not shown"
     fits = {g.label: g for g in groups["seat fit"]}
     assert fits["in a seat that fits"].shown and not fits["in a seat that does not fit"].shown
+
+
+def test_the_shipped_example_metrics_file_reads_cleanly() -> None:
+    from pathlib import Path
+
+    from bot.roster.import_rows import read_rows
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "metrics.csv"
+    people = {"alex.rivera@example.com": 1, "blake.chen@example.com": 2, "casey.nguyen@example.com": 3}
+    people["drew.patel@example.com"] = 4
+    rows = check_rows(read_rows(str(example), LAYOUT), people.get, TODAY)
+    assert len(rows) == 41 and sum(1 for r in rows if r.event) == 2

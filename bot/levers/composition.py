@@ -71,9 +71,11 @@ def _single_points(playbook: Playbook, members: Sequence[Member]) -> list[tuple[
     """Seat kinds this team needs that exactly one rep is wired for: lose them and nobody fits."""
     needed = {m.seat_archetype for m in members if m.seat_archetype in playbook.archetypes}
     found = []
+    wired: dict[str | None, list[str]] = {}
+    for m in members:
+        wired.setdefault(m.archetype, []).append(m.name)
     for seat in sorted(n for n in needed if n is not None):
-        fits = [m.name for m in members if m.archetype == seat]
-        if len(fits) == 1:
+        if len(fits := wired.get(seat, [])) == 1:
             found.append((_name(playbook, seat), fits[0]))
     return found
 
@@ -85,8 +87,9 @@ def _next_hire(playbook: Playbook, members: Sequence[Member], dna: dict[str, Spr
     for m in members:
         if m.seat_archetype in playbook.archetypes and seat_fit_risk(m.archetype, m.seat_archetype):
             short[m.seat_archetype or ""] += 2
+    wired = Counter(m.archetype for m in members)
     for m in members:
-        if m.seat_archetype in playbook.archetypes and sum(o.archetype == m.seat_archetype for o in members) == 1:
+        if m.seat_archetype in playbook.archetypes and wired[m.seat_archetype] == 1:
             short[m.seat_archetype or ""] += 1
     seats = Counter(m.seat_archetype or "" for m in members if m.seat_archetype in playbook.archetypes)
     if short:

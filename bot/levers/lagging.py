@@ -7,7 +7,7 @@ quarter point at the environment or the seat; both rising is coaching that works
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -130,3 +130,46 @@ def read(closed: Sequence[tuple[date, bool]], figures: Sequence[Figure], today: 
         movement = _movement(changes, rules.flat_band)
         verdict = {"flat": Verdict.FLAT, "rising": Verdict.IMPROVING, "falling": Verdict.FALLING}[movement]
     return Reading(met, attainment, quality, covered, verdict)
+
+
+@dataclass
+class RepRecord:
+    """What the side-by-side view needs about one rep: closed commitments as (closed on, met) and
+    the figures by period."""
+
+    name: str
+    closed: list[tuple[date, bool]] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """The team over one window of weeks: share of commitments met and the average figures."""
+
+    label: str
+    met_share: float | None
+    attainment: float | None
+    quality: float | None
+
+
+def _average(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def trend(records: Sequence[RepRecord], today: date, windows: int = 3) -> list[TrendPoint]:
+    """The team over the last `windows` four-week windows, oldest first."""
+    points = []
+    for n in range(windows, 0, -1):
+        start, end = today - timedelta(weeks=4 * n), today - timedelta(weeks=4 * (n - 1))
+        closed = [float(met) for r in records for on, met in r.closed if start < on <= end]
+        figures = [f for r in records for f in r.figures if start < f.start <= end]
+        share = _average(closed)
+        points.append(
+            TrendPoint(
+                f"{4 * n}-{4 * n - 3} wks ago" if n > 1 else "last 4 wks",
+                None if share is None else round(100 * share, 1),
+                _average([f.attainment for f in figures if f.attainment is not None]),
+                _average([f.quality for f in figures if f.quality is not None]),
+            )
+        )
+    return points

@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from bot.playbook.fit_risk import FitRiskEntry, shipped_fit_risk
+
 CAUSES = ("seat_fit", "coaching_gap", "environmental_drag", "motivation")
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 KEY_RE = re.compile(KEY_PATTERN)
@@ -376,6 +378,7 @@ class PlaybookFile(_Content):
         default_factory=shipped_onboarding,
         description="The 30/60/90 plan for new hires (optional: without it, the default playbook's plan).",
     )
+    fit_risk: FitRiskEntry = Field(default_factory=shipped_fit_risk, description="The Fit Risk Diagnostic (optional).")
 
     @model_validator(mode="wrap")
     @classmethod

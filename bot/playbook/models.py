@@ -42,6 +42,7 @@ from bot.playbook.file import (
     PlaybookFile,
     Prompts,
 )
+from bot.playbook.fit_risk import FitRiskEntry
 
 
 class Archetype(ArchetypeEntry):
@@ -124,6 +125,7 @@ class Playbook(BaseModel):
     prompts: Prompts
     pip_coached_share: int = 75
     onboarding: Onboarding
+    fit_risk: FitRiskEntry  # the Fit Risk Diagnostic's questions, scoring rules and per-lever moves
 
     @classmethod
     def from_file(cls, document: PlaybookFile, source: str) -> Playbook:
@@ -140,6 +142,7 @@ class Playbook(BaseModel):
             onboarding=Onboarding.from_file(
                 document.onboarding, set(document.archetypes), set(document.gaps), list(document.practice_formats)
             ),
+            fit_risk=document.fit_risk,
         )
 
     def find_archetype(self, value: str) -> Archetype | None:

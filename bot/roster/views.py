@@ -125,7 +125,16 @@ HELP_COMMANDS = [
     (
         "/coach pip @rep [gap]",
         "Managers: is a PIP the honest next step? Checks four rules and says the next move if not; when "
-        "all hold, drafts the plan. `/coach pip close @rep closed|reseated|separated [note]` ends it.",
+        "all hold, drafts the plan. `/coach pip close @rep closed|reseated|separated [note]` ends it; "
+        "`/coach pip canvas @rep` shares its evidence pack as a canvas only the rep, manager and admins see.",
+    ),
+    ("/coach mix", "Managers: your team's make-up: archetypes against seats, Sales DNA, span, next hire."),
+    ("/coach numbers", "Managers: each rep's coached behaviors beside their imported numbers, with a reading."),
+    ("/coach org", "Admins: every team's make-up and retention across the organisation."),
+    (
+        "/coach fitrisk [org]",
+        "Managers (admins with `org`): ten questions that show whether hiring, coaching or team "
+        "composition leaks most, pre-filled where Coachbot has the data.",
     ),
     ("/coach settings channel #private-channel", "Managers: where your weekly summary goes (private only)."),
     ("/coach settings", "Admins: nudge and summary day and time, and mid-window reminders."),

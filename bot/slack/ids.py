@@ -50,6 +50,7 @@ class Form(StrEnum):
     WORKSPACE_SETTINGS = "workspace_settings"
     PLAN = "onboarding_plan"
     PIP = "pip_plan"
+    FIT_RISK = "fit_risk"
 
 
 # Input elements inside Coachbot's modals all use this action_id; the block_id names the field.

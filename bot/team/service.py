@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
+from bot.levers.lagging import WINDOWS, ReadingRules, RepRecord
+from bot.levers.service import figures_of
+from bot.levers.views import numbers_message
 from bot.playbook.models import Playbook
 from bot.slack.blocks import context as context_block
 from bot.slack.delivery import SLACK_FAILURES, failure_reason
-from bot.team.data import load_team
+from bot.team.data import TeamData, load_team
 from bot.team.summary import MINUTES_MAX, MINUTES_MIN, build_summary, summary_messages
 from storage.models import CoachingSession, ManagerSetting, Person, SessionAttendee
 
@@ -88,7 +91,32 @@ def build_messages(
     data = load_team(session, team_id, manager_id, today)
     if not data.reps:
         return None
-    return summary_messages(build_summary(data, playbook))
+    messages = summary_messages(build_summary(data, playbook))
+    if (numbers := _numbers(session, data, today)) is not None:
+        messages.append(numbers)  # posted in the summary's thread, like any continuation
+    return messages
+
+
+def _numbers(session: Session, data: TeamData, today: date) -> dict[str, Any] | None:
+    """Coached behaviors beside the imported numbers, once any are on record for these reps (one
+    query: the closed commitments are already loaded)."""
+    figures = figures_of(session, data.team_id, [r.person.id for r in data.reps if r.person.id is not None], today)
+    if not figures:
+        return None
+    since = today - timedelta(weeks=max(WINDOWS))
+    records = [
+        RepRecord(
+            r.person.display_name or f"<@{r.person.slack_user_id}>",
+            [
+                (c.closed_at.date(), c.status == "met")
+                for c in r.closed
+                if c.closed_at and c.closed_at.date() > since and c.status in ("met", "missed")
+            ],
+            figures.get(r.person.id or -1, []),
+        )
+        for r in data.reps
+    ]
+    return numbers_message(records, today, ReadingRules())
 
 
 def post_messages(

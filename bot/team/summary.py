@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.coaching.rules import GENERAL_GAP, ONBOARDING_GAP, coached_gap
+from bot.coaching.rules import GENERAL_GAP, ONBOARDING_GAP
 from bot.onboarding.rules import PLAN_DAYS, behind_reason, plan_day
-from bot.pip.rules import running_status
+from bot.pip.rules import MIN_CYCLES, Cycle, running_status
+from bot.pip.rules import stalled_gap as pip_stalled_gap
 from bot.pip.views import shared_channel_lines, status_lines
 from bot.playbook.models import Playbook, with_article
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
@@ -83,12 +84,13 @@ def deal_killer_names(rep: RepData, playbook: Playbook | None = None) -> list[st
 
 
 def stalled_gap(rep: RepData) -> str | None:
-    """A specific gap coached for more than one cycle with no cycle met (the cycle-count half of PIP readiness)."""
-    for gap in dict.fromkeys(c.gap for c in reversed(rep.closed)):
-        outcomes = cycles_on(rep, gap)
-        if coached_gap(gap) and len(outcomes) >= 2 and "met" not in outcomes:
-            return gap
-    return None
+    """A specific gap coached for more than one cycle with no cycle met (the cycle-count half of PIP
+    readiness), picked the way `/coach pip` picks it, so the summary and the check name the same gap."""
+    cycles = [
+        Cycle(c.gap, c.starts_on, c.ends_on, c.status == "met") for c in rep.closed if c.status in ("met", "missed")
+    ]
+    gap = pip_stalled_gap(cycles)
+    return gap if gap is not None and len(cycles_on(rep, gap)) >= MIN_CYCLES else None
 
 
 def seat_comes_first(rep: RepData, playbook: Playbook | None = None) -> bool:
