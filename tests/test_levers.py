@@ -187,3 +187,17 @@ def test_the_weekly_summary_carries_the_numbers_in_its_thread(cli, h, metrics_fi
     assert numbers is not posts[0] and numbers.args.get("thread_ts")  # in the summary's thread
     assert check_blocks(numbers.blocks, MESSAGE_BLOCKS) == []
     assert "Riley: re-diagnose" in numbers.args["text"] and "Sam: too few cycles" in numbers.args["text"]
+
+
+def test_the_managers_home_has_one_line_per_rep_once_figures_exist(cli, h, metrics_file):
+    def home() -> str:
+        h.event({"type": "app_home_opened", "user": MANAGER, "tab": "home"}, event_id=f"EvH{len(h.fake.calls)}")
+        view = h.fake.calls_to("views.publish")[-1].args["view"]
+        return json.dumps(json.loads(view) if isinstance(view, str) else view)
+
+    assert "beside the numbers" not in home()
+    assert cli("import-metrics", metrics_file(*_weeks(REP, [80.0] * 13)))[0] == 0
+    _closed(h.ctx.engine, REP, True, True, False, True)
+    text = home()
+    assert "Coached behaviors beside the numbers" in text and "Riley: environment or seat?" in text
+    assert "Sam: too few cycles" in text

@@ -263,3 +263,19 @@ def test_the_shipped_example_metrics_file_reads_cleanly() -> None:
     people["drew.patel@example.com"] = 4
     rows = check_rows(read_rows(str(example), LAYOUT), people.get, TODAY)
     assert len(rows) == 41 and sum(1 for r in rows if r.event) == 2
+
+
+def test_the_reading_lines_come_from_the_playbook() -> None:
+    from bot.playbook.models import PlaybookError, parse_playbook
+    from tests.test_onboarding_rules import _default_data
+
+    data = _default_data()
+    data["lagging"] = {"showing_up": 50, "min_closed": 2, "flat_band": 30}
+    wide = parse_playbook(data, "wide.yml").lagging
+    rising = [60 + 2 * i for i in range(13)]  # +26 points over the quarter: flat inside a 30-point band
+    assert read(_closed(True, True), _weekly(rising), TODAY, wide).verdict is Verdict.FLAT
+    assert read(_closed(True, True), _weekly(rising), TODAY, RULES).verdict is Verdict.IMPROVING
+    data["lagging"] = {"showing_up": 0, "flat_band": 5, "colour": "red"}
+    with pytest.raises(PlaybookError) as err:
+        parse_playbook(data, "bad.yml")
+    assert len(err.value.problems) == 2 and err.value.problems[0].startswith("lagging.")

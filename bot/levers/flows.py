@@ -20,7 +20,7 @@ from bot.levers import fitrisk_views, service, views
 from bot.levers.composition import Member, compose
 from bot.levers.facts import facts_of
 from bot.levers.fitrisk import ORG, Answers, compare, prefill, score
-from bot.levers.lagging import ReadingRules, trend
+from bot.levers.lagging import trend
 from bot.levers.metrics_file import LAYOUT, check_rows
 from bot.levers.retention import MIN_GROUP, retention
 from bot.playbook.models import Playbook
@@ -116,7 +116,7 @@ def numbers_view(ctx: AppContext, client: WebClient, team_id: str, caller: str) 
                 "`coachbot import-metrics FILE` (see the README)."
             )
         records = service.records(session, team_id, people, today)
-    return views.numbers_message(list(records.values()), today, ReadingRules())
+    return views.numbers_message(list(records.values()), today, ctx.playbook.lagging)
 
 
 # --- the Fit Risk Diagnostic -------------------------------------------------------------------------

@@ -11,18 +11,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from bot.playbook.thresholds import LaggingRules
+
 WINDOWS = (4, 8, 12)  # weeks of closed commitments shown side by side
 QUARTER = timedelta(weeks=13)
 REACH = timedelta(weeks=10)  # the oldest figure in the quarter must be at least this old to read a trend
 
 
-@dataclass(frozen=True)
-class ReadingRules:
-    """Where the reading draws its lines (from the playbook's `lagging` section)."""
-
-    showing_up: int = 50  # percent of closed commitments met for the behaviors to count as showing up
-    min_closed: int = 2  # fewer closed commitments than this say nothing yet
-    flat_band: float = 5.0  # a change over the quarter smaller than this many points is flat
+# Where the reading draws its lines: the playbook's `lagging` section.
+ReadingRules = LaggingRules
 
 
 class Verdict(StrEnum):

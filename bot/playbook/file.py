@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from bot.playbook.fit_risk import FitRiskEntry, shipped_fit_risk
+from bot.playbook.thresholds import LaggingRules, PipRules
 
 CAUSES = ("seat_fit", "coaching_gap", "environmental_drag", "motivation")
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -294,18 +295,6 @@ def _again(detail: ErrorDetails) -> InitErrorDetails:
     return again
 
 
-class PipRules(_Content):
-    """How a PIP readiness check weighs the manager's own coaching."""
-
-    coached_share: int = Field(
-        default=75,
-        ge=1,
-        le=100,
-        description="Percent of the 60-minutes-a-week baseline the rep must have been coached over the "
-        "stalled cycles before a PIP is fair.",
-    )
-
-
 class OnboardingPhaseEntry(_Content):
     """One phase of a new hire's 30/60/90 plan."""
 
@@ -379,6 +368,9 @@ class PlaybookFile(_Content):
         description="The 30/60/90 plan for new hires (optional: without it, the default playbook's plan).",
     )
     fit_risk: FitRiskEntry = Field(default_factory=shipped_fit_risk, description="The Fit Risk Diagnostic (optional).")
+    lagging: LaggingRules = Field(
+        default_factory=LaggingRules, description="Lines for reading coached behaviors beside the numbers (optional)."
+    )
 
     @model_validator(mode="wrap")
     @classmethod
@@ -394,6 +386,3 @@ class PlaybookFile(_Content):
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems)
         return document
-
-
-# --- what the rest of Coachbot reads ---------------------------------------------------------------

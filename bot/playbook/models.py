@@ -43,6 +43,7 @@ from bot.playbook.file import (
     Prompts,
 )
 from bot.playbook.fit_risk import FitRiskEntry
+from bot.playbook.thresholds import LaggingRules
 
 
 class Archetype(ArchetypeEntry):
@@ -124,6 +125,7 @@ class Playbook(BaseModel):
     escalation_owners: dict[str, str]
     prompts: Prompts
     pip_coached_share: int = 75
+    lagging: LaggingRules = LaggingRules()
     onboarding: Onboarding
     fit_risk: FitRiskEntry  # the Fit Risk Diagnostic's questions, scoring rules and per-lever moves
 
@@ -139,6 +141,7 @@ class Playbook(BaseModel):
             escalation_owners=document.escalation_owners,
             prompts=document.prompts,
             pip_coached_share=document.pip.coached_share,
+            lagging=document.lagging,
             onboarding=Onboarding.from_file(
                 document.onboarding, set(document.archetypes), set(document.gaps), list(document.practice_formats)
             ),

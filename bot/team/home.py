@@ -15,6 +15,8 @@ from sqlmodel import Session, col, select
 
 from bot.coaching import service as svc
 from bot.context import AppContext
+from bot.levers.lagging import read
+from bot.levers.views import SHORT
 from bot.onboarding.progress import Progress
 from bot.onboarding.rules import counted
 from bot.onboarding.service import progress_of
@@ -28,7 +30,7 @@ from bot.slack.blocks import actions, button, context, divider, header, section
 from bot.slack.ids import Action
 from bot.slack.text import escape_mrkdwn, truncate
 from bot.team.data import load_team
-from bot.team.service import all_summary_channels
+from bot.team.service import all_summary_channels, numbers_records
 from bot.team.summary import Summary, build_summary, chunk_lines
 from storage import queries
 from storage.models import CheckIn, Commitment, Workspace
@@ -56,6 +58,7 @@ class HomeData:
     rep: RepView | None = None
     team: Summary | None = None
     team_size: int = 0
+    numbers: list[str] = field(default_factory=list)  # each rep's reading of behaviors beside the numbers
     workspace: Workspace | None = None
     channels: list[tuple[str, str]] = field(default_factory=list)
     default_tz: str = "UTC"
@@ -100,6 +103,10 @@ def load_home(session: Session, ctx: AppContext, team_id: str, user_id: str, is_
     team.pip_detail = True  # the Home tab is the manager's alone
     if team.reps:
         data.team, data.team_size = build_summary(team, ctx.playbook), len(team.reps)
+        data.numbers = [
+            f"{escape_mrkdwn(r.name)}: {SHORT[read(r.closed, r.figures, today, ctx.playbook.lagging).verdict]}"
+            for r in numbers_records(session, team, today)
+        ]
     if is_admin:
         data.workspace = queries.ensure_workspace(session, team_id)
         data.channels = all_summary_channels(session, team_id)
@@ -180,6 +187,9 @@ def _team_blocks(data: HomeData) -> list[dict[str, Any]]:
         blocks += [section(t) for t in chunk_lines(["*Flags*", *data.team.flags, *data.team.suggestions])][
             :MAX_FLAG_SECTIONS
         ]
+    if data.numbers:
+        heading = "*Coached behaviors beside the numbers* (`/coach numbers` has the table)"
+        blocks += [section(t) for t in chunk_lines([heading, "; ".join(data.numbers)])][:2]
     rep_sections = chunk_lines(data.team.rep_lines)
     blocks += [section(t) for t in rep_sections[:MAX_REP_SECTIONS]]
     if len(rep_sections) > MAX_REP_SECTIONS:

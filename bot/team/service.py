@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
-from bot.levers.lagging import WINDOWS, ReadingRules, RepRecord
+from bot.levers.lagging import WINDOWS, RepRecord
 from bot.levers.service import figures_of
 from bot.levers.views import numbers_message
 from bot.playbook.models import Playbook
@@ -92,19 +92,19 @@ def build_messages(
     if not data.reps:
         return None
     messages = summary_messages(build_summary(data, playbook))
-    if (numbers := _numbers(session, data, today)) is not None:
+    if (numbers := _numbers(session, data, today, playbook)) is not None:
         messages.append(numbers)  # posted in the summary's thread, like any continuation
     return messages
 
 
-def _numbers(session: Session, data: TeamData, today: date) -> dict[str, Any] | None:
-    """Coached behaviors beside the imported numbers, once any are on record for these reps (one
-    query: the closed commitments are already loaded)."""
+def numbers_records(session: Session, data: TeamData, today: date) -> list[RepRecord]:
+    """The team's reps with their closed commitments and imported figures; empty until figures exist
+    for any of them (one query: the closed commitments are already loaded)."""
     figures = figures_of(session, data.team_id, [r.person.id for r in data.reps if r.person.id is not None], today)
     if not figures:
-        return None
+        return []
     since = today - timedelta(weeks=max(WINDOWS))
-    records = [
+    return [
         RepRecord(
             r.person.display_name or f"<@{r.person.slack_user_id}>",
             [
@@ -116,7 +116,14 @@ def _numbers(session: Session, data: TeamData, today: date) -> dict[str, Any] | 
         )
         for r in data.reps
     ]
-    return numbers_message(records, today, ReadingRules())
+
+
+def _numbers(session: Session, data: TeamData, today: date, playbook: Playbook) -> dict[str, Any] | None:
+    """Coached behaviors beside the imported numbers, once any are on record for these reps."""
+    records = numbers_records(session, data, today)
+    if not records:
+        return None
+    return numbers_message(records, today, playbook.lagging)
 
 
 def post_messages(
