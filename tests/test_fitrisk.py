@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from bot.levers.fitrisk import REASON_BLOCK, block_id
 from bot.slack.limits import MESSAGE_BLOCKS, MODAL_BLOCKS, check_blocks
 from storage.models import FitRiskRun
-from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, STANDARD_ROWS, STRANGER
+from tests.conftest import ADMIN, MANAGER, OTHER_MANAGER, REP, REP2, STANDARD_ROWS, STRANGER
 from tests.harness import opened_view, txt
 
 TODAY = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
@@ -141,3 +141,52 @@ def test_a_form_for_someone_elses_scope_is_refused(h):
     org = {**view, "private_metadata": json.dumps({"scope": "org", "prefilled": {}})}
     h.submit(MANAGER, org, _answers(view, q_manager_selling="50"), view_id="VFORGED2")
     assert _runs(h.ctx.engine) == []
+
+
+def test_every_prefilled_fact_comes_from_the_teams_record_with_its_source(h, cli, tmp_path):
+    from datetime import date, timedelta
+
+    from storage.models import Commitment, Diagnosis, Milestone, OnboardingPlan, Person
+
+    h.command(MANAGER, f"log 60 1:1 <@{REP}>")
+    h.command(MANAGER, f"log 30 group <@{REP}> <@{REP2}>")
+    path = tmp_path / "events.csv"
+    path.write_text(f"rep,event,event_date,exit_type\n{REP2},exit,2025-06-01,voluntary\n")
+    assert cli("import-metrics", str(path))[0] == 0
+    with Session(h.ctx.engine) as s:
+        rep = s.exec(select(Person).where(Person.slack_user_id == REP)).one()
+        rep2 = s.exec(select(Person).where(Person.slack_user_id == REP2)).one()
+        for i, cause in enumerate(("coaching_gap", "seat_fit")):
+            s.add(Diagnosis(team_id="T0TEAM", person_id=rep.id or 0, manager_user_id=MANAGER, cause=cause,
+                            evidence="Seen on calls.", submission_key=f"d{i}", created_at=TODAY))  # fmt: skip
+        for i, status in enumerate(("met", "met", "missed")):
+            closed = TODAY - timedelta(weeks=i + 1)
+            s.add(Commitment(team_id="T0TEAM", person_id=rep.id or 0, manager_user_id=MANAGER, gap="discovery",
+                             behavior="Ask about cost before any demo", target_count=3, practice_format="role_play",
+                             evidence="calls", status=status, starts_on=closed.date() - timedelta(days=6),
+                             ends_on=closed.date(), submission_key=f"c{i}", closed_at=closed))  # fmt: skip
+        plan = OnboardingPlan(team_id="T0TEAM", person_id=rep2.id or 0, manager_user_id=MANAGER,
+                              start_date=date(2026, 7, 1), submission_key="p1")  # fmt: skip
+        s.add(plan)
+        s.flush()
+        late = datetime(2026, 10, 15, tzinfo=UTC)  # after day 90 (2026-09-28)
+        s.add(Milestone(team_id="T0TEAM", plan_id=plan.id or 0, phase=3, position=1, title="Own it", due_day=90,
+                        done_at=late))  # fmt: skip
+        s.commit()
+    inputs = _inputs(_open(h))
+
+    def shown(key: str) -> tuple[str | None, str]:
+        block = inputs[block_id(key)]
+        return block["element"].get("initial_value"), block["hint"]["text"]
+
+    expected = {
+        "deal_killer_hires": ("100", "from 1 hire of the last year"),
+        "coaching_minutes": ("15", "from 2 sessions logged in the last 4 weeks, over 2 reps"),
+        "one_to_one": ("66.7", "from 2 sessions logged in the last 4 weeks"),
+        "skill_diagnoses": ("50", "from 2 diagnoses in the last 12 months"),
+        "commitments_met": ("66.7", "from 3 commitments closed in the last 12 weeks"),
+        "ramp_behind": ("100", "from 1 finished plan of the last 12 months"),
+        "first_year_exits": ("100", "from 1 hire who started one to two years ago"),
+    }
+    for key, (value, source) in expected.items():
+        assert shown(key)[0] == value and source in shown(key)[1], (key, shown(key))
