@@ -205,7 +205,7 @@ def test_all_one_archetype_in_matching_seats(playbook: Playbook) -> None:
     members = [Member(f"R{i}", "engine", "engine", (70, 80, 60 + i)) for i in range(7)]
     team = compose(playbook, members, manager_reps=7)
     assert team.mix == {"Engine": 7} and not team.mismatches and team.span_note is None
-    assert team.single_points == [] and team.dna["resilience"].low == 60 and team.dna["resilience"].high == 66
+    assert team.single_points == [] and team.dna["resilience"].middle == 63 and team.dna["resilience"].width == 6
     assert team.next_hire.startswith("An Engine for depth in its most common seat")
 
 
@@ -215,15 +215,18 @@ def test_mismatches_single_points_flags_and_the_next_hire(playbook: Playbook) ->
         Member("Bo", "grandmaster", "grandmaster", (80, 70, 75)),
         Member("Cy", "root", "root", (85, 60, 80)),
         Member("Di", "root", "root", (75, 65, 85)),
-        Member("Ed", None, None),
+        Member("Ed", "root", None, (70, 62, 77)),
+        Member("Flo", None, None),
     ]
     team = compose(playbook, members, manager_reps=5)
-    assert team.mix == {"Engine": 1, "Grandmaster": 1, "Root": 2, "no profile": 1}
+    assert team.mix == {"Engine": 1, "Grandmaster": 1, "Root": 3, "no profile": 1}
     assert team.mismatches == [("Ana", "Engine", "Grandmaster")]
     assert team.single_points == [("Grandmaster", "Bo")] and team.flagged == 1
     assert team.span_note == "5 reps: fewer than 6; the manager may be selling more than coaching"
     assert team.next_hire.startswith("A Grandmaster where the team is short of fitting reps")
-    assert "drive score" in team.next_hire  # the team's thinnest Sales DNA score
+    assert "above the team's middle drive score (65)" in team.next_hire  # the thinnest Sales DNA score
+    fewer = compose(playbook, members[:4], manager_reps=4)  # four profiles: no spread, no middle score
+    assert fewer.dna == {} and "middle" not in fewer.next_hire
 
 
 def test_an_unknown_seat_archetype_is_counted_not_judged(playbook: Playbook) -> None:

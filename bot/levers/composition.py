@@ -14,6 +14,7 @@ from bot.playbook.models import Playbook, with_article
 from bot.playbook.wiring import seat_fit_risk
 
 SPAN = (6, 8)  # reps per frontline manager the method calls right for weekly coaching
+DNA_MIN_PROFILES = 5  # a spread over fewer profiles would give away someone's scores
 SCORES = ("coachability", "drive", "resilience")
 NO_PROFILE = "no profile"
 
@@ -31,9 +32,11 @@ class Member:
 
 @dataclass(frozen=True)
 class Spread:
-    low: int
+    """A Sales DNA score across the team: its median and the width from lowest to highest. Neither
+    end is shown on its own: either would be one person's score."""
+
     middle: float
-    high: int
+    width: int
 
 
 @dataclass
@@ -118,8 +121,8 @@ def compose(playbook: Playbook, members: Sequence[Member], manager_reps: int | N
     profiled = [m.scores for m in members if m.scores is not None]
     for i, score in enumerate(SCORES):
         values = sorted(s[i] for s in profiled)
-        if values:
-            result.dna[score] = Spread(values[0], median(values), values[-1])
+        if len(values) >= DNA_MIN_PROFILES:
+            result.dna[score] = Spread(median(values), values[-1] - values[0])
     result.flagged = sum(1 for m in members if m.deal_killers)
     result.span_note = span_note(manager_reps) if manager_reps is not None else None
     result.single_points = _single_points(playbook, members)

@@ -117,8 +117,10 @@ def composition_lines(team: Composition, named: bool) -> list[str]:
     if team.unknown_seats:
         lines.append(f"*Seats with an archetype this playbook does not know*: {team.unknown_seats}")
     if team.dna:
-        spread = ", ".join(f"{s} {d.low}–{d.high} (middle {d.middle:g})" for s, d in team.dna.items())
-        lines.append(f"*Sales DNA spread*: {spread}")
+        spread = ", ".join(f"{s} middle {d.middle:g}, spread {d.width} points" for s, d in team.dna.items())
+        lines.append(f"*Sales DNA*: {spread}")
+    elif team.size:
+        lines.append("*Sales DNA*: shown from five profiles on, so no one's scores can be read off it")
     lines.append(f"*Deal-killer flags*: {team.flagged} rep{'s' if team.flagged != 1 else ''}")
     if team.span_note:
         lines.append(f"*Span*: {team.span_note}")
