@@ -3,6 +3,7 @@ The baseline for acknowledgement latency."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -14,6 +15,7 @@ from bot.slack.http_server import serve
 
 
 def main() -> None:
+    logging.basicConfig()  # as waitress.serve() does, so the server logs the same way it did before
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
     app = App(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client)
 

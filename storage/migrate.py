@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -22,7 +23,10 @@ def _config() -> Config:
     return cfg
 
 
+@cache
 def head_revision() -> str:
+    """The newest migration's revision. Read once per process: the migration scripts ship with the
+    code, and reading them all (Alembic imports every one) costs more than the rest of a start-up check."""
     return ScriptDirectory.from_config(_config()).get_current_head() or ""
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import select
+import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy.engine import Engine
 from bot.slack import request_guard
 
 log = logging.getLogger("coachbot.http")
+PENDING_POLL = 0.002  # seconds between looks at the listening socket while connections wait there
 MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are far smaller; refuse anything absurd early
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -70,8 +74,112 @@ def make_wsgi_app(app: App, engine: Engine, signing_secret: str) -> WSGIApp:
     return wsgi
 
 
+class Traffic:
+    """How many HTTP requests are being received or answered right now, so that work done after an
+    acknowledgement can stand aside while they are (`wait_quiet`).
+
+    Measured with `bench/ack_bench.py`: under a burst, the after-ack work (Slack calls, queries, the
+    once-only claim) took the GIL and the CPU from the acknowledgements still arriving and about
+    doubled their tail; standing aside, it leaves the acks close to what they cost alone. A connection
+    counts from its first byte until its answer has been sent, or until it closes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._busy = 0
+        self._waiting = 0
+        # Connections the kernel holds that the server has not accepted yet (set by `serve`): while
+        # the server's loop is behind, they are traffic too, though no channel counts them yet.
+        self.pending: Callable[[], bool] = lambda: False
+
+    def begin(self) -> None:
+        with self._cond:
+            self._busy += 1
+
+    def end(self) -> None:
+        with self._cond:
+            self._busy -= 1
+            if self._busy <= 0 and self._waiting:
+                self._cond.notify_all()
+
+    def busy(self) -> int:
+        return self._busy
+
+    def wait_quiet(self, until: float) -> None:
+        """Return once no request is in progress or waiting to be accepted, or at `until`
+        (time.monotonic()) at the latest."""
+        with self._cond:
+            while (left := until - time.monotonic()) > 0:
+                if self._busy <= 0:
+                    if not self.pending():
+                        return
+                    left = min(left, PENDING_POLL)  # the loop will accept it: look again shortly
+                self._waiting += 1
+                try:
+                    self._cond.wait(left)
+                finally:
+                    self._waiting -= 1
+
+
+TRAFFIC = Traffic()  # the one HTTP server of this process reports here; Socket Mode never waits on it
+
+
+def _counting_channel(traffic: Traffic) -> type:
+    """waitress's HTTP channel, reporting to `traffic` while it is receiving or answering a request.
+
+    waitress sends a response from the worker thread as it is written (and the loop thread sends what
+    is left), so the count ends after `service` or after a write from the loop, whichever empties the
+    channel; a kept-alive connection counts again when new bytes arrive, and a closed one never counts.
+    """
+    from waitress.channel import HTTPChannel
+
+    class CountingChannel(HTTPChannel):  # type: ignore[misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._counting = threading.Lock()
+            self._counted = False
+            super().__init__(*args, **kwargs)
+            self._count(True)  # accepted: its request is on its way
+
+        def _count(self, on: bool) -> None:
+            with self._counting:
+                if self._counted == on:
+                    return
+                if not on and (self.requests or self.request is not None or self.total_outbufs_len):
+                    return  # more is on its way in or out on this connection
+                self._counted = on
+                if on:
+                    traffic.begin()
+                else:
+                    traffic.end()
+
+        def received(self, data: bytes) -> Any:
+            if data:
+                self._count(True)
+            return super().received(data)
+
+        def service(self) -> None:
+            super().service()
+            self._count(False)
+
+        def handle_write(self) -> None:
+            super().handle_write()
+            self._count(False)
+
+        def del_channel(self, map: Any = None) -> None:  # noqa: A002 (waitress's name)
+            with self._counting:
+                if self._counted:
+                    self._counted = False
+                    traffic.end()
+            super().del_channel(map)
+
+    return CountingChannel
+
+
 def serve(wsgi: WSGIApp, host: str, port: int, threads: int = 8) -> None:
-    from waitress import serve as waitress_serve
+    from waitress.server import create_server
 
     log.info("serving HTTP on %s:%d (POST /slack/events, GET /healthz)", host, port)
-    waitress_serve(wsgi, host=host, port=port, threads=threads, ident="coachbot")
+    server = create_server(wsgi, host=host, port=port, threads=threads, ident="coachbot")
+    server.channel_class = _counting_channel(TRAFFIC)
+    TRAFFIC.pending = lambda: bool(select.select([server.socket], [], [], 0)[0])
+    server.run()
