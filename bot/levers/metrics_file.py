@@ -30,9 +30,10 @@ FIGURES = ("quota_attainment", "pipeline_created", "pipeline_quality")
 RANGES = {"quota_attainment": (0.0, 1000.0), "pipeline_quality": (0.0, 100.0), "pipeline_created": (0.0, 1e12)}
 EVENTS = ("start", "exit")
 EXIT_TYPES = ("voluntary", "involuntary")
-WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
-MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-NUMBER_RE = re.compile(r"^\d{1,13}(?:\.\d{1,4})?$")
+# ASCII digits only (no "８０" or "٥٠" read as numbers), matched whole (no trailing newline)
+WEEK_RE = re.compile(r"([0-9]{4})-W([0-9]{2})")
+MONTH_RE = re.compile(r"([0-9]{4})-([0-9]{2})")
+NUMBER_RE = re.compile(r"[0-9]{1,13}(?:\.[0-9]{1,4})?")
 
 # A rep cell (Slack user id or email) → the person id on this workspace's roster, or None.
 Resolver = Callable[[str], int | None]
@@ -54,13 +55,14 @@ class Period:
 
 
 def parse_period(text: str) -> Period | None:
-    if week := WEEK_RE.match(text):
-        try:
+    """The period a cell names, or None when it names none (a week 54, a month 13, a year 0)."""
+    try:
+        if week := WEEK_RE.fullmatch(text):
             return Period("week", date.fromisocalendar(int(week[1]), int(week[2]), 1))
-        except ValueError:
-            return None
-    if month := MONTH_RE.match(text):
-        return Period("month", date(int(month[1]), int(month[2]), 1)) if 1 <= int(month[2]) <= 12 else None
+        if month := MONTH_RE.fullmatch(text):
+            return Period("month", date(int(month[1]), int(month[2]), 1))
+    except ValueError:
+        return None
     return None
 
 
@@ -89,21 +91,24 @@ def _text(row: dict[str, Any], column: str, errs: list[str]) -> str | None:
 
 def _figure(row: dict[str, Any], column: str, errs: list[str]) -> float | None:
     value = row.get(column)
+    low, high = RANGES[column]
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            number = math.inf
     else:
         text = _text(row, column, errs)
         if not text:
             return None
-        if not NUMBER_RE.match(text):
+        if not NUMBER_RE.fullmatch(text):
             errs.append(f"{subject(column, text)} is not a plain number like 87.5")
             return None
         number = float(text)
-    low, high = RANGES[column]
     if not math.isfinite(number) or not low <= number <= high:
         errs.append(f"{column} must be between {low:g} and {high:g}")
         return None
-    return number
+    return number + 0.0  # -0.0 is kept as 0.0
 
 
 def _event(row: dict[str, Any], errs: list[str]) -> tuple[str | None, date | None, str | None]:

@@ -66,7 +66,9 @@ def lagging_message(readings: Sequence[tuple[str, Reading]], trend: Sequence[Tre
         blocks.append(context(f"{len(readings) - TABLE_REPS} more reps are in the export (`coachbot export`)."))
     blocks += trend_blocks(trend)
     blocks.append(section(truncate("\n".join(lines), L.SECTION_TEXT)))
-    text = "Coached behaviors beside the numbers: " + "; ".join(f"{n}: {SHORT[r.verdict]}" for n, r in readings)
+    text = "Coached behaviors beside the numbers: " + "; ".join(
+        f"{escape_mrkdwn(n)}: {SHORT[r.verdict]}" for n, r in readings
+    )  # names are user text: inert in the notification text as in the blocks
     return {"text": truncate(text, 3000), "blocks": blocks[: L.MESSAGE_BLOCKS]}
 
 
@@ -158,6 +160,8 @@ def org_message(
         section(truncate("\n".join(composition_lines(org, named=False)), 3000)),
         table(table_rows, right_aligned=(1, 3, 4, 5)),
     ]
+    if len(rows) > TABLE_REPS:
+        blocks.append(context(f"{len(rows) - TABLE_REPS} more teams are not in the table (Slack shows 100 rows)."))
     if (mix := _mix_chart(org)) is not None:
         blocks.append(mix)
     blocks += trend_blocks(org_trend)
