@@ -14,12 +14,15 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.cases import service as cases
 from bot.coaching import service as svc
 from bot.coaching import views
 from bot.coaching.rules import CommitmentDraft
 from bot.context import AppContext
+from bot.learning import service as learning
+from bot.learning import views as learning_views
 from bot.roster import service as roster_service
-from bot.roster.access import may_coach
+from bot.roster.access import may_coach, user_is_admin
 from bot.slack import Message, View
 from bot.slack.delivery import UNKNOWN_OUTCOME, NotSent, OutcomeUnknown, dm_if_absent, dm_once, failure_reason
 from bot.slack.users import SlackUser, coachable_problem, fetch_user
@@ -53,10 +56,14 @@ def diagnose_form(
         person = queries.get_person(session, team_id, rep_id)
     if not may_coach(ctx.settings, client, caller, person, team_id):
         return Refused(NOT_YOUR_REP)
+    viewer = None if user_is_admin(ctx.settings, client, caller, team_id) else caller  # Slack's record, read once
     with ctx.session() as session:
         card = roster_service.load_wiring_card(session, team_id, rep_id)
         history = svc.recent_history(session, team_id, person.id, ctx.playbook) if person and person.id else []
-    return views.diagnose_modal(rep_id, card, history, ctx.playbook, ctx.clock().date(), note)
+        advice = None
+        if person is not None and person.id is not None and card is not None:
+            advice = cases.advice_for(session, ctx.playbook, team_id, person.id, card, note, viewer, ctx.clock().date())
+    return views.diagnose_modal(rep_id, card, history, ctx.playbook, ctx.clock().date(), note, advice)
 
 
 def rep_for_submission(
@@ -100,6 +107,8 @@ def record_and_brief(
             session, ctx.playbook, team_id, rep, caller, cause, gap, drag, evidence,
             submission_key=submission_key, now=ctx.clock(),
         )  # fmt: skip
+        if result.created:  # indexed in the same transaction: a case is never half recorded
+            cases.index_case(session, result.diagnosis)
         has_profile = result.diagnosis.profile_version is not None
     assert result.diagnosis.id is not None
     brief = views.brief_message(rep.id, result.brief, result.diagnosis.id, evidence, has_profile)
@@ -135,6 +144,7 @@ def prescribe_form(
         current = svc.active_commitment(session, team_id, person.id, gap)
         logged = svc.logged_count(session, team_id, current.id) if current and current.id else 0
         wiring, _ = svc.wiring_of(session, team_id, person)
+        advice = learning.advice_for(session, ctx.playbook, team_id, person.id, wiring.archetype, gap)
     gap_spec = ctx.playbook.gaps.get(gap)
     return views.prescribe_modal(
         diagnosis.id or 0,
@@ -144,6 +154,7 @@ def prescribe_form(
         current,
         logged,
         ctx.playbook,
+        advice,
     )
 
 
@@ -224,7 +235,22 @@ def prescribe_and_send(
     refresh_home(ctx, client, team_id, caller)
     was = " It replaces the previous commitment for this gap." if replaced else ""
     opened = f" <{link}|Open the message>" if link else ""
-    return f"Sent to <@{rep_id}>: {draft.target_count}× by {commitment.ends_on.isoformat()}.{was}{opened}{unconfirmed}"
+    sizing = _sizing_note(ctx, team_id, person, commitment)
+    return (
+        f"Sent to <@{rep_id}>: {draft.target_count}× by {commitment.ends_on.isoformat()}."
+        f"{was}{opened}{unconfirmed}{sizing}"
+    )
+
+
+def _sizing_note(ctx: AppContext, team_id: str, person: Person, commitment: Commitment) -> str:
+    """After sending, never before: a target that looks likely too big or too easy gets a heads-up
+    with its reasons in the manager's confirmation, and the manager decides (a form error would
+    block the prescription instead)."""
+    with ctx.session() as session:
+        wiring, _ = svc.wiring_of(session, team_id, person)
+        sized, history = learning.sizing_for(session, ctx.playbook, commitment, wiring.archetype)
+    who = learning_views.who(wiring.archetype, commitment.gap, ctx.playbook)
+    return learning_views.sizing_note(sized, history, person.slack_user_id, who, ctx.playbook)
 
 
 def save_profile(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from bot.cases.rules import CaseAdvice
+from bot.cases.views import second_opinion_blocks, similar_blocks
 from bot.coaching.rules import (
     BEHAVIOR_MAX,
     EVIDENCE_MAX,
@@ -17,6 +19,7 @@ from bot.coaching.rules import (
     Brief,
     HistoryItem,
 )
+from bot.learning.views import Advice, advice_blocks
 from bot.playbook.models import CAUSES, Playbook
 from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.roster.views import PRIVACY_NOTE, WiringCard
@@ -60,7 +63,13 @@ def history_text(history: list[HistoryItem]) -> str:
 
 
 def diagnose_modal(
-    rep_id: str, card: WiringCard | None, history: list[HistoryItem], playbook: Playbook, today: date, note: str = ""
+    rep_id: str,
+    card: WiringCard | None,
+    history: list[HistoryItem],
+    playbook: Playbook,
+    today: date,
+    note: str = "",
+    cases: CaseAdvice | None = None,
 ) -> View:
     flagged = set(card.gaps) if card else set()
     gap_options = [option(f"{g.name} (flagged)", g.key) for g in playbook.gaps.values() if g.key in flagged]
@@ -112,6 +121,10 @@ def diagnose_modal(
             },
         ),
     ]
+    if cases is not None:  # similar past cases after the history; a second opinion at the very top
+        blocks[2:2] = similar_blocks(cases.similar, playbook, cases.everyone)
+        if cases.opinion is not None:
+            blocks[:0] = second_opinion_blocks(cases.opinion, playbook)
     return modal(Form.DIAGNOSE, "Diagnose", "Get the brief", blocks, {"rep": rep_id})
 
 
@@ -226,7 +239,9 @@ def prescribe_modal(
     current: Any,
     current_logged: int,
     playbook: Playbook,
+    advice: Advice | None = None,
 ) -> View:
+    """The prescribe form; `advice` adds what has worked for the rep's archetype and gap, and sizing."""
     blocks: list[dict[str, Any]] = [
         section(
             f"One behavior <@{rep_id}> will practise for *{escape_mrkdwn(gap_name)}*, "
@@ -253,6 +268,8 @@ def prescribe_modal(
                 },
             )
         )
+    if advice is not None:
+        blocks += advice_blocks(advice, rep_id, playbook)
     blocks += _commitment_fields(playbook)
     return modal(Form.PRESCRIBE, "Prescribe", "Send to rep", blocks, {"diagnosis": diagnosis_id})
 

@@ -1,5 +1,5 @@
-"""What each claimed row becomes: a nudge, reminder or closeout for a rep, or a manager's summary,
-or nothing (skipped) when it is no longer wanted. The message is built from data read before any
+"""What each claimed row becomes: a nudge, reminder or closeout for a rep, a manager's summary or
+slip warning, or nothing (skipped) when it is no longer wanted. The message is built from data read before any
 Slack call, and one bad row never stops the rest of the batch."""
 
 from __future__ import annotations
@@ -7,24 +7,32 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime
 
-from sqlalchemy import func
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from bot.errors import describe_error
+from bot.learning.service import record_close
 from bot.onboarding.rules import phase_of, plan_day
 from bot.onboarding.service import settle_behavior
 from bot.outbox.batch import BatchData
-from bot.outbox.outcomes import mark
+from bot.outbox.claiming import lost_claim
+from bot.outbox.outcomes import finish, mark
+from bot.outbox.planning import load_pace, slip_of
 from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, aware, message_key
-from bot.outbox.sending import post_summary, send
+from bot.outbox.sending import UNREACHABLE, post_summary, send
 from bot.outbox.worker import Worker
 from bot.practice import views as rc
+from bot.practice.pace import slip_message
 from bot.practice.schedule import local_today, zone_for
+from bot.slack import Message
+from bot.slack.delivery import NO_ANSWER, failure_reason
 from bot.team.home import publish_home
 from bot.team.service import build_messages, summary_channel
+from storage import queries
 from storage.db import session_scope
-from storage.models import Commitment, ScheduledMessage
+from storage.models import Commitment, Person, ScheduledMessage
 
 log = logging.getLogger("coachbot.dispatch")
 
@@ -45,6 +53,8 @@ def deliver_batch(worker: Worker, batch: list[ScheduledMessage], now: datetime, 
 def _deliver(worker: Worker, row: ScheduledMessage, data: BatchData, now: datetime, report: PassReport) -> None:
     if row.kind == "summary":
         return _deliver_summary(worker, row, data, now, report)
+    if row.kind == "slip":
+        return _deliver_slip(worker, row, data, now, report)
     ws = data.workspaces.get(row.team_id)
     person = data.people.get((row.team_id, row.rep_user_id))
     commitment = data.commitments.get(row.commitment_id or -1)
@@ -130,5 +140,72 @@ def _close(worker: Worker, commitment: Commitment, logged: int, now: datetime) -
         current.status = "met" if logged >= current.target_count else "missed"
         current.closed_at, current.cycle_number = now, int(previous) + 1
         session.add(current)
+        record_close(session, current)  # the outcome ledger, in the same transaction as the close
         settle_behavior(session, current, now)
     commitment.status = current.status
+
+
+def _deliver_slip(worker: Worker, row: ScheduledMessage, data: BatchData, now: datetime, report: PassReport) -> None:
+    """The heads-up about a rep slipping behind their own pace. The row's key names the rep (one per
+    window); the DM goes to the rep's manager. Everything is checked again from fresh data first:
+    closed, paused, reminders off, no manager, back on pace or the window over means no message."""
+    ws = data.workspaces.get(row.team_id)
+    person = data.people.get((row.team_id, row.rep_user_id))
+    commitment = data.commitments.get(row.commitment_id or -1)
+    if ws is None or not ws.active or person is None or person.id is None or commitment is None:
+        return mark(worker, row, "skipped", now, report, "workspace inactive or rep/commitment gone")
+    if now - aware(row.due_at) > worker.grace:
+        return mark(worker, row, "skipped", now, report, "missed: past the grace window")
+    zone = zone_for(person.tz, worker.ctx.settings.default_tz)
+    paused = person.nudges_paused_until is not None and person.nudges_paused_until > local_today(now, zone)
+    if commitment.status != "active" or paused or not ws.reminders_enabled or not person.manager_user_id:
+        return mark(worker, row, "skipped", now, report, "not needed: closed, paused, quiet or no manager")
+    with worker.ctx.session() as session:
+        past, checkins = load_pace(session, {commitment.id or -1: person.id}, now.date())
+        manager = queries.get_person(session, row.team_id, person.manager_user_id)
+    current = (commitment.id, person.id, commitment.starts_on, commitment.ends_on, commitment.target_count)
+    slip = slip_of(current, past.get(person.id, []), checkins, zone, now, worker.ctx.playbook.coaching_debt)
+    if slip is None:
+        return mark(worker, row, "skipped", now, report, "not needed: back on pace or the window is over")
+    if manager is not None and manager.unreachable_reason:
+        return mark(worker, row, "unreachable", now, report, f"manager: {manager.unreachable_reason}")
+    manager = manager or Person(team_id=row.team_id, slack_user_id=person.manager_user_id)
+    message = slip_message(row.rep_user_id, commitment.behavior, slip, commitment.ends_on)
+    _send_to_manager(worker, row, manager, message, now, report)
+
+
+def _send_to_manager(
+    worker: Worker, row: ScheduledMessage, manager: Person, message: Message, now: datetime, report: PassReport
+) -> None:
+    """`send` posts to the DM it is given and opens one for the row's user (here the rep), so the
+    manager's DM is opened first, and written on the row before the post: crash recovery then looks
+    for the message in the manager's DM, not the rep's."""
+    channel = manager.dm_channel
+    if not channel:
+        try:
+            channel = str(worker.client.conversations_open(users=manager.slack_user_id)["channel"]["id"])
+        except SlackApiError as exc:
+            error = failure_reason(exc)
+            if error in UNREACHABLE:
+                return mark(worker, row, "unreachable", now, report, f"manager: {error}")
+            return finish(worker, row, now, report, error=error)
+        except NO_ANSWER as exc:  # opening a DM can be repeated safely: retry later
+            return finish(worker, row, now, report, error=failure_reason(exc))
+        manager.dm_channel = channel
+        if manager.id is not None:
+            with session_scope(worker.ctx.engine) as session:
+                session.exec(update(Person).where(col(Person.id) == manager.id).values(dm_channel=channel))
+    with session_scope(worker.ctx.engine) as session:
+        pinned = session.exec(
+            update(ScheduledMessage)
+            .where(
+                col(ScheduledMessage.id) == row.id,
+                col(ScheduledMessage.status) == "sending",
+                col(ScheduledMessage.claimed_by) == worker.worker_id,
+            )
+            .values(slack_channel=channel[:32])
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if pinned != 1:
+        return lost_claim(row, report)
+    send(worker, row, manager, message, now, report)

@@ -24,7 +24,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from bot.playbook.fit_risk import FitRiskEntry, shipped_fit_risk
-from bot.playbook.thresholds import LaggingRules, PipRules
+from bot.playbook.learning import LearningRules
+from bot.playbook.thresholds import CoachingDebt, LaggingRules, PipRules, SecondOpinionRules
 
 CAUSES = ("seat_fit", "coaching_gap", "environmental_drag", "motivation")
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
@@ -371,6 +372,9 @@ class PlaybookFile(_Content):
     lagging: LaggingRules = Field(
         default_factory=LaggingRules, description="Lines for reading coached behaviors beside the numbers (optional)."
     )
+    learning: LearningRules = Field(default_factory=LearningRules, description="What works for whom (optional).")
+    coaching_debt: CoachingDebt = Field(default_factory=CoachingDebt, description="Where the next hour goes (optional)")
+    second_opinion: SecondOpinionRules = Field(default_factory=SecondOpinionRules, description="Re-diagnose cues.")
 
     @model_validator(mode="wrap")
     @classmethod

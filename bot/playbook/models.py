@@ -43,7 +43,8 @@ from bot.playbook.file import (
     Prompts,
 )
 from bot.playbook.fit_risk import FitRiskEntry
-from bot.playbook.thresholds import LaggingRules
+from bot.playbook.learning import LearningRules
+from bot.playbook.thresholds import CoachingDebt, LaggingRules, SecondOpinionRules
 
 
 class Archetype(ArchetypeEntry):
@@ -126,6 +127,9 @@ class Playbook(BaseModel):
     prompts: Prompts
     pip_coached_share: int = 75
     lagging: LaggingRules = LaggingRules()
+    learning: LearningRules = LearningRules()  # what works for whom: floors, ranges, sizing lines
+    coaching_debt: CoachingDebt = CoachingDebt()  # where the next coaching hour goes; slip warnings
+    second_opinion: SecondOpinionRules = SecondOpinionRules()  # when outcomes contradict the diagnosis
     onboarding: Onboarding
     fit_risk: FitRiskEntry  # the Fit Risk Diagnostic's questions, scoring rules and per-lever moves
 
@@ -142,6 +146,9 @@ class Playbook(BaseModel):
             prompts=document.prompts,
             pip_coached_share=document.pip.coached_share,
             lagging=document.lagging,
+            learning=document.learning,
+            coaching_debt=document.coaching_debt,
+            second_opinion=document.second_opinion,
             onboarding=Onboarding.from_file(
                 document.onboarding, set(document.archetypes), set(document.gaps), list(document.practice_formats)
             ),
@@ -259,6 +266,11 @@ def parse_playbook(data: Any, source: str) -> Playbook:
     return Playbook.from_file(document, source)
 
 
+# libyaml's safe loader parses the playbook ~8x faster than PyYAML's pure-Python one (every command
+# loads it once); the same documents and errors, so fall back to the pure one where libyaml is absent.
+_YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_playbook(path: str | None = None) -> Playbook:
     """Load the organization's playbook, or the shipped default when no path is given."""
     if path:
@@ -271,7 +283,7 @@ def load_playbook(path: str | None = None) -> Playbook:
         source = "default"
         raw = resources.files("bot.playbook").joinpath("default.yml").read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(raw)
+        data = yaml.load(raw, Loader=_YAML_LOADER)  # a safe loader (libyaml's when present)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "somewhere"

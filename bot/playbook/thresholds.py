@@ -41,3 +41,69 @@ class LaggingRules(_Content):
         le=50,
         description="A change over the quarter smaller than this many points (attainment, pipeline quality) is flat.",
     )
+
+
+class CoachingDebt(_Content):
+    """How Coachbot ranks where a manager's next coaching hour is worth most, balances 1:1 against
+    group time, and when it warns that a rep is slipping behind their own pace mid-window."""
+
+    weekly_minutes: int = Field(
+        default=60,
+        ge=10,
+        le=240,
+        description="Coaching each rep is owed per week, in minutes (counted over four weeks).",
+    )
+    recent_miss: float = Field(default=3.0, ge=0, le=20, description="Score per cycle missed in the last four weeks.")
+    onboarding: float = Field(default=2.0, ge=0, le=20, description="Score for a rep in their first 90 days.")
+    onboarding_behind: float = Field(default=1.0, ge=0, le=20, description="Extra score when their plan is behind.")
+    unmet_cycle: float = Field(
+        default=1.5, ge=0, le=20, description="Score per closed cycle in a row not met on the gap being coached."
+    )
+    closing_soon: float = Field(
+        default=2.0, ge=0, le=20, description="Score when a commitment short of its target ends within closing_days."
+    )
+    closing_days: int = Field(default=2, ge=0, le=14, description="How near a window's end counts as about to close.")
+    pip_question: float = Field(
+        default=4.0, ge=0, le=20, description="Score when a PIP is running or the record raises the PIP question."
+    )
+    owed_hour: float = Field(default=1.0, ge=0, le=20, description="Score per hour of coaching owed.")
+    one_on_one_share: int = Field(
+        default=70, ge=0, le=100, description="Percent of the manager's coaching time meant to be 1:1 (the rest group)."
+    )
+    share_tolerance: int = Field(
+        default=10, ge=0, le=50, description="Points either side of that share before Coachbot leans one way."
+    )
+    group_min_reps: int = Field(
+        default=3, ge=2, le=20, description="Reps sharing a gap before a group session is proposed."
+    )
+    slip_ratio: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="A rep is slipping when their progress this window is below this share of their usual "
+        "progress by the same point.",
+    )
+    slip_min_windows: int = Field(
+        default=3, ge=1, le=20, description="Closed windows of the rep's own needed before their usual pace counts."
+    )
+    slip_history: int = Field(
+        default=6, ge=1, le=50, description="How many of the rep's latest closed windows set the pace."
+    )
+
+
+class SecondOpinionRules(_Content):
+    """When Coachbot suggests looking at a diagnosis again because the outcomes do not fit it."""
+
+    missed_cycles: int = Field(
+        default=2,
+        ge=2,
+        le=10,
+        description="Missed cycles in a row on a gap diagnosed as a coaching gap before a second opinion "
+        "(with check-ins in each: effort without movement; with none: not bought in).",
+    )
+    met_cycles: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="Latest cycles all met, beside numbers flat for a quarter, before a second opinion.",
+    )

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from bot.onboarding.progress import Progress
 from bot.onboarding.service import progress_of
 from bot.pip.rules import Running
 from bot.pip.service import running_pips
+from bot.team.debt import DEBT_WEEKS
 from storage.models import (
     CheckIn,
     CoachingSession,
@@ -41,6 +43,7 @@ class RepData:
     logged: dict[int, int] = field(default_factory=dict)  # commitment id -> logged
     minutes_individual: int = 0
     minutes_group: int = 0
+    minutes_4w: int = 0  # every session of the last four weeks, a group one for each attendee (coaching debt)
     diagnoses: list[Diagnosis] = field(default_factory=list)  # newest first
     blocked: list[str] = field(default_factory=list)
     onboarding: Progress | None = None  # a 30/60/90 plan, when the rep has one
@@ -58,6 +61,7 @@ class TeamData:
     # (a rep's minutes_* count a group session for every attendee instead).
     minutes_individual: int = 0
     minutes_group: int = 0
+    own_minutes_4w: tuple[int, int] = (0, 0)  # the manager's 1:1 and group minutes over four weeks, each once
     # PIPs are for the rep, their manager and admins: named only where the manager alone reads it.
     pip_detail: bool = True
 
@@ -119,22 +123,7 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
         )
     ):
         reps[owner[cid]].blocked.append(note)
-    sessions: dict[int, tuple[str, int]] = {}
-    for session_id, person_id, kind, minutes in session.exec(
-        select(SessionAttendee.session_id, SessionAttendee.person_id, CoachingSession.kind, CoachingSession.minutes)
-        .join(CoachingSession, col(CoachingSession.id) == col(SessionAttendee.session_id))
-        .where(
-            SessionAttendee.team_id == team_id,
-            col(SessionAttendee.person_id).in_(ids),
-            col(CoachingSession.occurred_on) >= week_start,
-            col(CoachingSession.occurred_on) <= today,
-        )
-    ):
-        sessions[session_id] = (kind, minutes)
-        if kind == "group":
-            reps[person_id].minutes_group += minutes
-        else:
-            reps[person_id].minutes_individual += minutes
+    own_week, own_month = _add_sessions(session, team_id, reps, week_start, today)
     by_person: dict[int, list[Diagnosis]] = defaultdict(list)
     for d in session.exec(
         select(Diagnosis)
@@ -152,9 +141,52 @@ def load_team(session: Session, team_id: str, manager_id: str, today: date) -> T
         week_start,
         today,
         list(reps.values()),
-        minutes_individual=sum(m for kind, m in sessions.values() if kind != "group"),
-        minutes_group=sum(m for kind, m in sessions.values() if kind == "group"),
+        minutes_individual=own_week[0],
+        minutes_group=own_week[1],
+        own_minutes_4w=own_month,
         pip_detail=_add_pips(session, team_id, manager_id, reps),
+    )
+
+
+def _add_sessions(
+    session: Session, team_id: str, reps: dict[int, RepData], week_start: date, today: date
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Each rep's coaching minutes this week (1:1 and group) and over four weeks (coaching debt), a group
+    session counting for every attendee; returns the manager's own (1:1, group) minutes for the week and
+    for the four weeks, each session once. One query for both spans."""
+    sessions: dict[int, tuple[str, int]] = {}
+    month: dict[int, tuple[str, int]] = {}  # four weeks, read by the same query (coaching debt)
+    attended: Select[int, int, str, int, date] = Select(  # sqlmodel's select() is typed up to four columns
+        col(SessionAttendee.session_id),
+        col(SessionAttendee.person_id),
+        col(CoachingSession.kind),
+        col(CoachingSession.minutes),
+        col(CoachingSession.occurred_on),
+    )
+    for session_id, person_id, kind, minutes, occurred_on in session.exec(
+        attended.join(CoachingSession, col(CoachingSession.id) == col(SessionAttendee.session_id)).where(
+            SessionAttendee.team_id == team_id,
+            col(SessionAttendee.person_id).in_(list(reps)),
+            col(CoachingSession.occurred_on) >= today - timedelta(days=7 * DEBT_WEEKS - 1),
+            col(CoachingSession.occurred_on) <= today,
+        )
+    ):
+        month[session_id] = (kind, minutes)
+        reps[person_id].minutes_4w += minutes
+        if occurred_on < week_start:
+            continue
+        sessions[session_id] = (kind, minutes)
+        if kind == "group":
+            reps[person_id].minutes_group += minutes
+        else:
+            reps[person_id].minutes_individual += minutes
+    return _split(sessions), _split(month)
+
+
+def _split(sessions: dict[int, tuple[str, int]]) -> tuple[int, int]:
+    return (
+        sum(m for kind, m in sessions.values() if kind != "group"),
+        sum(m for kind, m in sessions.values() if kind == "group"),
     )
 
 

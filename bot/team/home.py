@@ -181,6 +181,7 @@ def _team_blocks(data: HomeData) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     blocks += [divider(), header(f"Your team ({data.team_size})")]
     blocks += [section(t) for t in chunk_lines(data.team.team_lines)][:2]
+    blocks += [section(t) for t in chunk_lines(data.team.debt)][:1]  # where the next hour goes: top three
     if data.team.pips:
         blocks += [section(t) for t in chunk_lines(["*PIPs you are running*", *data.team.pips])][:MAX_FLAG_SECTIONS]
     if data.team.flags or data.team.suggestions:

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
-from bot.levers.lagging import WINDOWS, RepRecord
+from bot.levers.lagging import WINDOWS, Figure, RepRecord
 from bot.levers.service import figures_of
 from bot.levers.views import numbers_message
 from bot.playbook.models import Playbook
@@ -91,16 +91,21 @@ def build_messages(
     data = load_team(session, team_id, manager_id, today)
     if not data.reps:
         return None
-    messages = summary_messages(build_summary(data, playbook))
-    if (numbers := _numbers(session, data, today, playbook)) is not None:
+    figures = figures_of(session, data.team_id, [r.person.id for r in data.reps if r.person.id is not None], today)
+    messages = summary_messages(build_summary(data, playbook, figures))
+    if (numbers := _numbers(session, data, today, playbook, figures)) is not None:
         messages.append(numbers)  # posted in the summary's thread, like any continuation
     return messages
 
 
-def numbers_records(session: Session, data: TeamData, today: date) -> list[RepRecord]:
+def numbers_records(
+    session: Session, data: TeamData, today: date, figures: dict[int, list[Figure]] | None = None
+) -> list[RepRecord]:
     """The team's reps with their closed commitments and imported figures; empty until figures exist
-    for any of them (one query: the closed commitments are already loaded)."""
-    figures = figures_of(session, data.team_id, [r.person.id for r in data.reps if r.person.id is not None], today)
+    for any of them (one query, none when the caller read the figures already: the closed
+    commitments are already loaded)."""
+    if figures is None:
+        figures = figures_of(session, data.team_id, [r.person.id for r in data.reps if r.person.id is not None], today)
     if not figures:
         return []
     since = today - timedelta(weeks=max(WINDOWS))
@@ -118,9 +123,11 @@ def numbers_records(session: Session, data: TeamData, today: date) -> list[RepRe
     ]
 
 
-def _numbers(session: Session, data: TeamData, today: date, playbook: Playbook) -> dict[str, Any] | None:
+def _numbers(
+    session: Session, data: TeamData, today: date, playbook: Playbook, figures: dict[int, list[Figure]]
+) -> dict[str, Any] | None:
     """Coached behaviors beside the imported numbers, once any are on record for these reps."""
-    records = numbers_records(session, data, today)
+    records = numbers_records(session, data, today, figures)
     if not records:
         return None
     return numbers_message(records, today, playbook.lagging)

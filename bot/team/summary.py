@@ -6,11 +6,15 @@ Honest by construction: it reports what was logged and what closed, not activity
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.cases import opinion as second
+from bot.cases.views import second_opinion_flag
 from bot.coaching.rules import GENERAL_GAP, ONBOARDING_GAP
+from bot.levers.lagging import Figure, read
 from bot.onboarding.rules import PLAN_DAYS, behind_reason, plan_day
 from bot.pip.rules import MIN_CYCLES, Cycle, running_status
 from bot.pip.rules import stalled_gap as pip_stalled_gap
@@ -20,6 +24,7 @@ from bot.playbook.wiring import onboarding_status, seat_fit_risk
 from bot.slack import limits as L
 from bot.slack.blocks import context, header, section
 from bot.slack.text import escape_mrkdwn, truncate
+from bot.team.debt import debt_lines
 
 if TYPE_CHECKING:  # the data module reads the database; the rules only need its shapes
     from bot.onboarding.progress import Progress
@@ -57,6 +62,7 @@ class Summary:
     flags: list[str] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     pips: list[str] = field(default_factory=list)
+    debt: list[str] = field(default_factory=list)  # where the next coaching hour goes (bot/team/debt.py)
 
 
 def _share(part: int, whole: int) -> str:
@@ -220,6 +226,24 @@ def _rep_flags(r: RepData, playbook: Playbook, today: date, four_weeks_start: da
     return flags
 
 
+def rep_second_opinion(
+    rep: RepData, playbook: Playbook, today: date, figures: Sequence[Figure] = ()
+) -> second.SecondOpinion | None:
+    """The diagnose form's second-opinion rule, over what the summary has already loaded (closed
+    cycles with their check-in totals, diagnoses) and the rep's imported figures, when given."""
+    cycles = [
+        second.Cycle(
+            c.id or 0, c.gap, c.behavior, c.status, rep.logged.get(c.id or -1, 0), c.target_count, c.closed_at.date()
+        )
+        for c in rep.closed
+        if c.closed_at and c.status in ("met", "missed")
+    ]
+    diagnoses = [second.Diagnosed(d.gap or GENERAL_GAP, d.cause, d.created_at.date()) for d in rep.diagnoses]
+    closed = [(c.closed_on, c.status == "met") for c in cycles]
+    verdict = read(closed, figures, today, playbook.lagging).verdict if figures else None
+    return second.second_opinion(cycles, diagnoses, verdict, playbook.second_opinion)
+
+
 def _plan_suggestion(rep: RepData, today: date) -> str | None:
     """A hire in (or about to start) their first 90 days with no plan: the manager is asked to start one."""
     start = rep.person.start_date
@@ -255,7 +279,8 @@ def pip_lines(data: TeamData, playbook: Playbook) -> list[str]:
     return [line for rep, gap, status in statuses for line in status_lines(rep, _gap_name(playbook, gap), status)]
 
 
-def build_summary(data: TeamData, playbook: Playbook) -> Summary:
+def build_summary(data: TeamData, playbook: Playbook, figures: Mapping[int, Sequence[Figure]] | None = None) -> Summary:
+    """`figures` (imported numbers by person id) let the second opinion read "met but flat" too."""
     s = Summary(manager_id=data.manager_id, week_start=data.week_start, today=data.today)
     s.rep_lines = [rep_line(r, playbook, data.today) for r in data.reps]
     week = [
@@ -286,6 +311,8 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
         s.team_lines.append(f"No coaching logged this week: {names}{more}")
     for r in data.reps:
         s.flags += _rep_flags(r, playbook, data.today, four_weeks_start, data.pip_detail)
+        if opinion := rep_second_opinion(r, playbook, data.today, (figures or {}).get(r.person.id or -1, ())):
+            s.flags.append(second_opinion_flag(opinion, r.person.slack_user_id, playbook))
     s.suggestions += [line for r in data.reps if (line := _plan_suggestion(r, data.today))]
     s.pips = pip_lines(data, playbook)
     shared: dict[str, list[str]] = defaultdict(list)
@@ -302,6 +329,7 @@ def build_summary(data: TeamData, playbook: Playbook) -> Summary:
                 f":busts_in_silhouette: {len(users)} reps share *{gap_name}* ({names}): "
                 "one group session on it saves time and adds peer learning."
             )
+    s.debt = debt_lines(data, playbook, pip_ready_gap, _gap_name)
     return s
 
 
@@ -330,6 +358,7 @@ def summary_blocks(s: Summary, title: str = "Weekly coaching summary") -> list[d
         ),
     ]
     blocks += [section(t) for t in chunk_lines(s.team_lines)]
+    blocks += [section(t) for t in chunk_lines(s.debt)]
     if s.pips:
         blocks += [section(t) for t in chunk_lines(["*PIPs*", *s.pips])]
     if s.flags:
