@@ -15,6 +15,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from waitress import wasyncore
 from waitress.server import create_server
 
@@ -28,6 +31,23 @@ from tests.slack_fake import SlackFakeServer
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-0000-secret-token"
+
+
+# Between two attempts at a call that failed, production's client waits 0.5 s x 2^attempt plus up to
+# 1 s of random jitter: 1.5-3.5 s for a call retried twice, in every test of a dropped or failing call.
+# The tests keep its retries (which errors, which methods, how many times) without the waits. Rate
+# limits keep theirs: those follow Slack's Retry-After, which the tests check is honoured.
+QUICK_RETRY = FixedValueRetryIntervalCalculator(0.01)
+
+
+def quick_retries(client: WebClient) -> WebClient:
+    for handler in client.retry_handlers:
+        if not isinstance(handler, RateLimitErrorRetryHandler):
+            handler.interval_calculator = QUICK_RETRY
+            inner = getattr(handler, "inner", None)  # bot.slack.client.IdempotentOnly's wrapped handler
+            if inner is not None:
+                inner.interval_calculator = QUICK_RETRY
+    return client
 
 
 class TrackingExecutor(ThreadPoolExecutor):
@@ -88,7 +108,7 @@ class Harness:
         self.executor = TrackingExecutor()
         self.app = create_app(
             self.ctx,
-            client=make_web_client(self.settings),
+            client=quick_retries(make_web_client(self.settings)),
             listener_executor=self.executor,
             work_executor=self.executor,
         )

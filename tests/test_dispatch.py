@@ -352,6 +352,7 @@ def test_workspace_schedule_settings(harness, engine, roster):
     assert (ws.nudge_weekday, ws.nudge_hour, ws.nudge_minute, ws.reminders_enabled) == (4, 16, 30, False)
 
 
+@pytest.mark.sqlite_only
 def test_dispatch_rejects_a_bad_now(cli):
     code, _, err = cli("dispatch", "--now", "next tuesday")
     assert code == 2 and "is not an ISO-8601 time" in err

@@ -203,7 +203,7 @@ def test_check_ins_during_a_slow_recovery_are_acknowledged_and_stored(harness, e
                 )
             )
         s.commit()
-    harness.fake.delays["conversations.history"] = 0.2  # about 6 s of lookups in one pass
+    harness.fake.delays["conversations.history"] = 0.1  # about 3 s of lookups in one pass
     dispatcher = Dispatcher(harness.ctx, make_dispatch_client(harness.settings))
     done = threading.Event()
 

@@ -111,6 +111,7 @@ def test_edited_milestones_are_what_is_stored(h, engine):
     ]
 
 
+@pytest.mark.sqlite_only
 def test_an_empty_phase_is_a_field_error_and_nothing_is_stored(h, engine):
     view = open_plan(h)
     values = {**_phase_values(view), "phase_2": txt("   \n")}
@@ -167,6 +168,7 @@ def test_admin_may_plan_and_a_stranger_sees_nothing(h, engine):
     assert view["callback_id"] == "onboarding_plan"
 
 
+@pytest.mark.sqlite_only
 def test_usage(h):
     h.command(MANAGER, "plan")
     assert "Usage: `/coach plan @rep`" in _reply(h)

@@ -185,6 +185,7 @@ def test_admin_may_check_and_a_stranger_may_not(harness, import_csv, engine, pla
     assert "PIP readiness:" not in text and "closed cycles" not in text
 
 
+@pytest.mark.sqlite_only
 def test_usage_and_unknown_gap(harness, import_csv):
     import_csv(*STANDARD_ROWS)
     harness.command(MANAGER, "pip")

@@ -213,6 +213,7 @@ def test_a_form_submitted_twice_is_stored_once(h, engine):
     assert any("already has a PIP running" in c.text_dump() for c in _dms_to(h.fake, MANAGER))
 
 
+@pytest.mark.sqlite_only
 def test_field_errors_store_nothing(h, engine):
     view = _open_form(h)
     r = h.submit(MANAGER, view, _values(behavior="work harder", sessions="9", weeks="5"))
@@ -252,6 +253,7 @@ def test_the_click_rereads_the_rules(h, engine, playbook):
     assert h.fake.calls_to("views.open") == []
 
 
+@pytest.mark.sqlite_only
 def test_a_button_without_a_gap_is_refused(h):
     h.action(MANAGER, "pip_draft", REP2)
     assert "doesn't say which rep and gap" in _reply(h)

@@ -273,15 +273,23 @@ _YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CS
 
 def load_playbook(path: str | None = None) -> Playbook:
     """Load the organization's playbook, or the shipped default when no path is given."""
-    if path:
-        source = str(path)
-        try:
-            raw = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PlaybookError(source, [f"cannot be read ({exc.strerror})"]) from None
-    else:
-        source = "default"
-        raw = resources.files("bot.playbook").joinpath("default.yml").read_text(encoding="utf-8")
+    if not path:
+        return _shipped_playbook()
+    source = str(path)
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlaybookError(source, [f"cannot be read ({exc.strerror})"]) from None
+    return _parse_yaml(raw, source)
+
+
+@cache
+def _shipped_playbook() -> Playbook:
+    """The default playbook ships with the code and a `Playbook` is frozen: parsed once per process."""
+    return _parse_yaml(resources.files("bot.playbook").joinpath("default.yml").read_text(encoding="utf-8"), "default")
+
+
+def _parse_yaml(raw: str, source: str) -> Playbook:
     try:
         data = yaml.load(raw, Loader=_YAML_LOADER)  # a safe loader (libyaml's when present)
     except yaml.YAMLError as exc:
