@@ -13,6 +13,7 @@ Bolt runs with process_before_response=True: nothing of Bolt's polls for the ack
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
@@ -50,8 +51,10 @@ def _already_acknowledged(*args: Any, **kwargs: Any) -> None:
         log.warning("a deferred listener tried to acknowledge with content; it was acknowledged empty")
 
 
-def _arg_names(fn: Callable[..., Any]) -> list[str]:
-    return inspect.getfullargspec(fn).args
+@functools.cache
+def _arg_names(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """Listeners are module-level functions: their signatures never change, so read each once."""
+    return tuple(inspect.getfullargspec(fn).args)
 
 
 def _bolt_signature(wrapper: Callable[..., Any], fn: Callable[..., Any]) -> Callable[..., Any]:

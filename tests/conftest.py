@@ -271,6 +271,8 @@ class _Postgres:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coachbot-test-pg")
         self._next: deque[Future[str]] = deque()
         self._made: list[str] = []  # databases still to drop at the end (on a server that is not ours)
+        self.current_name = "cb_current_" + uuid.uuid4().hex[:8]  # see `current`
+        self._current_exists = False
         self.booted: Future[str] = self._executor.submit(self._boot)
 
     # on the background thread -------------------------------------------------------------------
@@ -369,6 +371,38 @@ class _Postgres:
         self.ready()
         return self._executor.submit(self._create, "cb_" + uuid.uuid4().hex[:12], None).result()
 
+    def current(self) -> str:
+        """The next test's copy, renamed to this process's one database name (so its URL, and the
+        engine on it, stay the same from test to test). The previous test's database is renamed out
+        of the way (anything still connected to it is disconnected first) and, on a server that is
+        not ours, dropped in the background."""
+        import psycopg
+
+        made = self.copy()
+        stale = "cb_old_" + uuid.uuid4().hex[:12]
+        lock = self.server.admin_lock if self.server is not None else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10) as conn:
+                if self._current_exists:
+                    conn.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                        (self.current_name,),
+                    )
+                    conn.execute(f'ALTER DATABASE "{self.current_name}" RENAME TO "{stale}"')
+                conn.execute(f'ALTER DATABASE "{made}" RENAME TO "{self.current_name}"')
+        finally:
+            if lock is not None:
+                lock.release()
+        if self.server is None:  # keep the names to drop up to date
+            self._made = [stale if n == self.current_name else n for n in self._made if n != made]
+            self._made.append(self.current_name)
+            if self._current_exists:
+                self._executor.submit(self._drop, stale)
+        self._current_exists = True
+        return self.current_name
+
     def done_with(self, name: str) -> None:
         if self.server is None:
             self._executor.submit(self._drop, name)  # in the background, behind the next test's copy
@@ -436,16 +470,63 @@ def _sqlite_template(directory: Path) -> Path:
     return _SQLITE_TEMPLATE[0]
 
 
+# Each backend's migrated test database has one URL per test process, and one engine on it (below):
+# SQLAlchemy compiles each statement once per engine, and with an engine per test that compiling was
+# an eighth of the suite's time. Before each test the engine's connections are closed and the
+# database under that URL is replaced by a fresh copy of the template.
+_ENGINES: dict[str, Engine] = {}
+
+
+def shared_engine(url: str) -> Engine:
+    """This process's engine on `url` (made by the app's own `make_engine`, watched by txn_guard)."""
+    if url not in _ENGINES:
+        from storage.db import make_engine
+        from tests import txn_guard
+
+        _ENGINES[url] = make_engine(url)
+        txn_guard.watch(_ENGINES[url])
+    return _ENGINES[url]
+
+
+def _let_go(url: str) -> None:
+    if url in _ENGINES:
+        _ENGINES[url].dispose()
+
+
+def _fresh_sqlite(basetemp: Path) -> str:
+    path = basetemp / "current" / "coachbot.db"
+    url = f"sqlite:///{path}"
+    _let_go(url)
+    path.parent.mkdir(exist_ok=True)
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(_sqlite_template(basetemp), path)
+    return url
+
+
 def _database(request: pytest.FixtureRequest, tmp_path: Path, migrated: bool) -> Iterator[str]:
     if request.param == "sqlite":
-        path = tmp_path / ("coachbot.db" if migrated else "blank.db")
-        if migrated:
-            shutil.copyfile(_sqlite_template(request.getfixturevalue("tmp_path_factory").getbasetemp()), path)
-        yield f"sqlite:///{path}"
+        if not migrated:
+            yield f"sqlite:///{tmp_path / 'blank.db'}"
+            return
+        url = _fresh_sqlite(request.getfixturevalue("tmp_path_factory").getbasetemp())
+        try:
+            yield url
+        finally:
+            _let_go(url)
         return
     request.getfixturevalue("pg_admin_url")
     pg = _postgres()
-    name = pg.copy() if migrated else pg.blank()
+    if migrated:
+        url = pg.url(pg.current_name)
+        _let_go(url)
+        pg.current()
+        try:
+            yield url
+        finally:
+            _let_go(url)
+        return
+    name = pg.blank()
     try:
         yield pg.url(name)
     finally:
@@ -466,12 +547,9 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    """The test's database (already at the newest schema: it is a copy of the migrated template)."""
-    from storage.db import make_engine
-    from tests import txn_guard
-
-    eng = make_engine(database_url)
-    txn_guard.watch(eng)
+    """The test's database (already at the newest schema: it is a copy of the migrated template), on
+    this process's engine for it."""
+    eng = shared_engine(database_url)
     yield eng
     eng.dispose()
 
@@ -518,8 +596,16 @@ HEADER = "rep,manager,archetype,seat,seat_archetype,coachability,drive,resilienc
 @pytest.fixture
 def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path, capsys):
     """Run the real `coachbot` entry point against the fake and the test database."""
+    import storage.db
     from bot.cli import main
 
+    made_by_the_app = storage.db.make_engine
+    shared_engine(database_url)  # made now, by the app's own function, before it is replaced below
+    # The in-process command works on the test's engine (the same URL and settings it would build):
+    # its statements are compiled once per process, and its transactions are watched by txn_guard.
+    monkeypatch.setattr(
+        storage.db, "make_engine", lambda url: shared_engine(url) if url == database_url else made_by_the_app(url)
+    )
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-0000-secret-token")
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)

@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,9 +71,10 @@ class TrackingExecutor(ThreadPoolExecutor):
                 pending = [f for f in self._futures if not f.done()]
             if not pending:
                 return
-            if time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise AssertionError(f"{len(pending)} listener(s) still running after {timeout}s")
-            time.sleep(0.005)
+            wait(pending, timeout=left)  # then look again: finished work may have queued more
 
 
 @dataclass

@@ -3,6 +3,7 @@ bands, the best-evidenced shapes and sizing at the playbook's lines. Pure: no da
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -14,8 +15,13 @@ from bot.playbook.learning import LearningRules
 RULES = LearningRules()
 
 
-def cell(fmt: str, pace: int, met: int, missed: int, cause: str = "coaching_gap") -> R.LedgerCell:
-    return R.LedgerCell(cause, fmt, pace, met, missed)
+_REPS = itertools.count(1)
+
+
+def cell(fmt: str, pace: int, met: int, missed: int, cause: str = "coaching_gap", reps: int | None = None):
+    """A ledger cell whose commitments come from `reps` distinct reps (by default one rep each)."""
+    n = met + missed if reps is None else reps
+    return R.LedgerCell(cause, fmt, pace, met, missed, frozenset(next(_REPS) for _ in range(n)))
 
 
 # --- the credible range ------------------------------------------------------------------------
@@ -109,9 +115,24 @@ def test_bands_follow_a_custom_playbook():
 
 
 def test_nothing_below_five_closed():
-    assert R.figure(4, 0, RULES) is None and R.figure(0, 4, RULES) is None
-    shown = R.figure(1, 4, RULES)
+    assert R.figure(4, 0, RULES, 4) is None and R.figure(0, 4, RULES, 4) is None
+    shown = R.figure(1, 4, RULES, 5)
     assert shown is not None and (shown.met, shown.closed) == (1, 5)
+
+
+def test_nothing_from_fewer_than_five_distinct_reps_however_many_commitments():
+    """Twenty commitments of four reps is a figure about those four: hidden, in shapes, bands and sizing."""
+    assert R.figure(20, 0, RULES, 4) is None
+    with pytest.raises(ValueError):
+        LearningRules(min_reps=4)
+    few = [cell("call_review", 3, 12, 8, reps=4)]
+    assert R.best_shapes(few, RULES) == [] and set(R.band_records(few, RULES).values()) == {None}
+    assert not R.enough_reps(few, RULES)
+    # the same reps in two cells count once
+    shared = R.LedgerCell("coaching_gap", "drill", 3, 5, 0, frozenset({1, 2, 3, 4}))
+    other = R.LedgerCell("seat_fit", "drill", 3, 5, 0, frozenset({1, 2, 3, 4}))
+    assert R.best_shapes([shared, other], RULES) == []
+    assert R.best_shapes([shared, other, R.LedgerCell("seat_fit", "drill", 4, 1, 0, frozenset({9}))], RULES)
 
 
 def test_best_shapes_rank_by_evidence_and_hide_thin_ones():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -208,4 +209,7 @@ def check_evidence(text: str | None) -> str | None:
         return "Write what you saw, in a sentence or two (numbers help), so the diagnosis can be checked later."
     if len(text) > EVIDENCE_MAX:
         return f"Keep the evidence to {EVIDENCE_MAX} characters or fewer (this is {len(text)})."
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in "".join(text.split())):
+        # line breaks are fine; NUL (PostgreSQL refuses it), terminal escapes and lone surrogates are not
+        return "There is a character here that can't be shown; retype the evidence."
     return None

@@ -119,13 +119,15 @@ def credible_range(met: int, missed: int, level: int) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class LedgerCell:
-    """One ledger row as read for an archetype and gap."""
+    """One ledger row as read for an archetype and gap, with the reps whose closed commitments have
+    that format and weekly target (ids only, never shown: a figure must come from enough of them)."""
 
     cause: str
     practice_format: str
     weekly_pace: int
     met: int
     missed: int
+    reps: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -142,9 +144,10 @@ class Figure:
         return self.met / self.closed
 
 
-def figure(met: int, missed: int, rules: LearningRules) -> Figure | None:
-    """None below the floor: nothing is shown from fewer than `min_closed` closed commitments."""
-    if met + missed < rules.min_closed:
+def figure(met: int, missed: int, rules: LearningRules, reps: int) -> Figure | None:
+    """None below the floor: nothing is shown from fewer than `min_closed` closed commitments, nor from
+    fewer than `min_reps` distinct reps (five commitments of one rep are a figure about that rep)."""
+    if met + missed < rules.min_closed or reps < rules.min_reps:
         return None
     low, high = credible_range(met, missed, rules.interval)
     return Figure(met, met + missed, low, high)
@@ -160,11 +163,26 @@ class Shape:
     in_band: Figure | None = None
 
 
-def _tally(cells: Iterable[LedgerCell]) -> tuple[int, int]:
+def _tally(cells: Iterable[LedgerCell]) -> tuple[int, int, int]:
+    """Met, missed and how many distinct reps they come from."""
     met = missed = 0
+    reps: set[int] = set()
     for cell in cells:
         met, missed = met + cell.met, missed + cell.missed
-    return met, missed
+        reps |= cell.reps
+    return met, missed, len(reps)
+
+
+def figure_of(cells: Iterable[LedgerCell], rules: LearningRules) -> Figure | None:
+    """The figure over these cells, or None below either floor."""
+    met, missed, reps = _tally(cells)
+    return figure(met, missed, rules, reps)
+
+
+def enough_reps(cells: Iterable[LedgerCell], rules: LearningRules) -> bool:
+    """Whether a count over these cells may be shown at all: the same floors as a figure's."""
+    met, missed, reps = _tally(cells)
+    return met + missed >= rules.min_closed and reps >= rules.min_reps
 
 
 def best_shapes(cells: Sequence[LedgerCell], rules: LearningRules, limit: int = 5) -> list[Shape]:
@@ -173,10 +191,10 @@ def best_shapes(cells: Sequence[LedgerCell], rules: LearningRules, limit: int = 
     shapes: list[Shape] = []
     for fmt in sorted({c.practice_format for c in cells}):
         mine = [c for c in cells if c.practice_format == fmt]
-        overall = figure(*_tally(mine), rules)
+        overall = figure_of(mine, rules)
         if overall is None:
             continue
-        banded = [(b, figure(*_tally(c for c in mine if b.holds(c.weekly_pace)), rules)) for b in bands(rules)]
+        banded = [(b, figure_of((c for c in mine if b.holds(c.weekly_pace)), rules)) for b in bands(rules)]
         cleared = [(b, f) for b, f in banded if f is not None]
         best = max(cleared, key=lambda bf: (bf[1].low, bf[1].closed), default=None)
         shapes.append(Shape(fmt, overall, *(best or (None, None))))
@@ -236,7 +254,7 @@ def usual_pace(history: Sequence[PastOutcome]) -> float | None:
 
 def band_records(cells: Sequence[LedgerCell], rules: LearningRules) -> dict[Band, Figure | None]:
     """The workspace's record per weekly band for an archetype and gap (None below the floor)."""
-    return {b: figure(*_tally(c for c in cells if b.holds(c.weekly_pace)), rules) for b in bands(rules)}
+    return {b: figure_of((c for c in cells if b.holds(c.weekly_pace)), rules) for b in bands(rules)}
 
 
 def size(

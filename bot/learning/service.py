@@ -121,13 +121,56 @@ def rebuild(session: Session, team_id: str | None = None) -> int:
 
 
 def ledger_cells(session: Session, team_id: str, archetype: str, gap: str) -> list[rules.LedgerCell]:
-    """Every ledger row for an archetype and gap in one workspace: one statement."""
+    """Every ledger row for an archetype and gap in one workspace, each with the distinct reps behind
+    its format and weekly target: two statements, whatever the history."""
     found = session.exec(
         select(OutcomeLedger).where(
             OutcomeLedger.team_id == team_id, OutcomeLedger.archetype == archetype, OutcomeLedger.gap == gap
         )
-    )
-    return [rules.LedgerCell(r.cause, r.practice_format, r.weekly_pace, r.met, r.missed) for r in found]
+    ).all()
+    if not found:
+        return []
+    spread = rep_spread(session, team_id, archetype, gap)
+    return [
+        rules.LedgerCell(
+            r.cause,
+            r.practice_format,
+            r.weekly_pace,
+            r.met,
+            r.missed,
+            spread.get((r.practice_format, r.weekly_pace)) or frozenset(),
+        )
+        for r in found
+    ]
+
+
+def rep_spread(session: Session, team_id: str, archetype: str, gap: str) -> dict[tuple[str, int], frozenset[int]]:
+    """Which reps closed commitments of each (practice format, weekly target) for an archetype and gap,
+    with the same shape as the ledger's count: one DISTINCT statement over the workspace's closed
+    commitments on that gap (the ledger holds counts, not people, and the privacy floor needs
+    people). Rows returned are bounded by reps x formats x sizes, not by the history's length."""
+    found = session.exec(
+        select(
+            Commitment.person_id, Commitment.practice_format, Commitment.target_count,
+            col(Commitment.window_days) - col(Commitment.paused_days),
+        )
+        .distinct()
+        .join(Diagnosis, col(Diagnosis.id) == col(Commitment.diagnosis_id))
+        .join(
+            WiringProfile,
+            (col(WiringProfile.person_id) == col(Commitment.person_id))
+            & (col(WiringProfile.version) == col(Diagnosis.profile_version)),
+        )
+        .where(
+            Commitment.team_id == team_id, Commitment.gap == gap, col(Commitment.status).in_(rules.CLOSED),
+            WiringProfile.archetype == archetype,
+        )
+    )  # fmt: skip
+    reps: dict[tuple[str, int], set[int]] = {}
+    for person_id, fmt, target, days in found:  # days: the window less its paused days, as in key_of
+        pace = rules.weekly_pace(target, max(1, int(days)))
+        reps.setdefault((fmt, pace), set()).add(person_id)
+    return {k: frozenset(v) for k, v in reps.items()}
 
 
 def own_history(session: Session, team_id: str, person_id: int, limit: int) -> list[rules.PastOutcome]:
@@ -159,7 +202,7 @@ def advice_for(
     session: Session, playbook: Playbook, team_id: str, person_id: int, archetype: str | None, gap: str
 ) -> Advice:
     """What the prescribe form shows: the best-evidenced shapes for the rep's archetype and gap
-    across the workspace, and which weekly targets look right for this rep. Two statements."""
+    across the workspace, and which weekly targets look right for this rep. Three statements."""
     learning = playbook.learning
     comparable = archetype is not None and gap in playbook.gaps
     cells = ledger_cells(session, team_id, archetype or "", gap) if comparable else []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.learning.rules import Figure, LedgerCell, PastOutcome, Shape, Sizing, has_evidence
+from bot.learning.rules import Figure, LedgerCell, PastOutcome, Shape, Sizing, enough_reps, has_evidence
 from bot.playbook.models import Playbook
 from bot.slack.blocks import context, section
 from bot.slack.text import escape_mrkdwn
@@ -64,7 +64,7 @@ def what_works_text(advice: Advice, playbook: Playbook, floor: int) -> str:
     if not advice.shapes:
         return (
             f"{head}: not enough history yet. A figure needs at least {floor} closed commitments like these, "
-            "so none is shown."
+            f"from {playbook.learning.min_reps} reps or more, so none is shown."
         )
     return head + ":\n" + "\n".join(_shape_line(s, playbook) for s in advice.shapes)
 
@@ -85,9 +85,8 @@ def sizing_text(advice: Advice, rep_id: str, playbook: Playbook) -> str:
         return f"*Sizing*: not enough history yet to size a target for <@{rep_id}>."
     rules = playbook.learning
     base = _history_reason(advice.history, sized.streak, sized.usual)
-    similar = sum(c.met + c.missed for c in advice.cells)
-    if similar >= rules.min_closed:
-        base += f", and {similar} similar commitments in the workspace"
+    if enough_reps(advice.cells, rules):  # a count about fewer reps would be a figure about them
+        base += f", and {sum(c.met + c.missed for c in advice.cells)} similar commitments in the workspace"
     if advice.comfortable is None:
         return f"*Sizing for <@{rep_id}>*: no target from 1 to 50 a week sits between the lines. From {base}."
     low, high = advice.comfortable
@@ -108,7 +107,8 @@ def advice_blocks(advice: Advice, rep_id: str, playbook: Playbook) -> list[dict[
         context(sizing_text(advice, rep_id, playbook)),
         context(
             f"“Likely” is an {rules.interval}% credible range. Figures are counts of closed commitments across "
-            f"the whole workspace, from {rules.min_closed} on, and name no one. Advice only: you decide."
+            f"the whole workspace, from {rules.min_closed} on and {rules.min_reps} reps on, and name no one. "
+            "Advice only: you decide."
         ),
     ]
 

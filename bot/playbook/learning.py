@@ -8,13 +8,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class LearningRules(BaseModel):
-    """The outcome ledger's lines. The floor cannot go below five: figures across reps are
-    aggregates of at least five, whatever an organisation's playbook says."""
+    """The outcome ledger's lines. The floors cannot go below five: figures across reps are
+    aggregates of at least five closed commitments from at least five distinct reps, whatever an
+    organisation's playbook says."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_closed: int = Field(
         default=5, ge=5, le=100, description="Closed commitments a figure needs before it is shown at all (5 or more)."
+    )
+    min_reps: int = Field(
+        default=5,
+        ge=5,
+        le=100,
+        description="Distinct reps those closed commitments must come from before a figure is shown (5 or more).",
     )
     interval: int = Field(
         default=80, ge=50, le=99, description="Percent credibility of the range shown around each met rate."

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from bot.coaching import service as svc
 from bot.context import AppContext
 from bot.levers.lagging import read
+from bot.levers.service import figures_of
 from bot.levers.views import SHORT
 from bot.onboarding.progress import Progress
 from bot.onboarding.rules import counted
@@ -102,10 +103,13 @@ def load_home(session: Session, ctx: AppContext, team_id: str, user_id: str, is_
     team = load_team(session, team_id, user_id, today)
     team.pip_detail = True  # the Home tab is the manager's alone
     if team.reps:
-        data.team, data.team_size = build_summary(team, ctx.playbook), len(team.reps)
+        # the imported figures once, for the numbers line and for the "met but flat" second opinion among
+        # the flags (as in the weekly summary): one line per rep, never a message of its own
+        figures = figures_of(session, team_id, [r.person.id for r in team.reps if r.person.id is not None], today)
+        data.team, data.team_size = build_summary(team, ctx.playbook, figures), len(team.reps)
         data.numbers = [
             f"{escape_mrkdwn(r.name)}: {SHORT[read(r.closed, r.figures, today, ctx.playbook.lagging).verdict]}"
-            for r in numbers_records(session, team, today)
+            for r in numbers_records(session, team, today, figures)
         ]
     if is_admin:
         data.workspace = queries.ensure_workspace(session, team_id)
