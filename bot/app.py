@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 from slack_bolt import App, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Installation
 
 from bot.context import AppContext
 from bot.errors import describe_error
@@ -73,6 +74,28 @@ class CoachbotApp(App):
         return resp
 
 
+def _oauth(ctx: AppContext, client: WebClient) -> dict[str, Any]:
+    """Many workspaces: Bolt's OAuth flow and per-workspace authorization (bot.slack.installs)."""
+    from bot.install.flows import installed
+    from bot.slack.installs import NOT_INSTALLED, build_installs
+
+    installs = ctx.installs = ctx.installs or build_installs(ctx.settings, ctx.engine, client)
+
+    def on_installed(installation: Installation) -> None:
+        try:
+            installed(ctx, str(installation.team_id or ""), installation.team_name or "")
+        except Exception as exc:  # the tokens are stored; the first request from the workspace activates it
+            log.error(
+                "install of team=%s stored, workspace not marked active: %s", installation.team_id, describe_error(exc)
+            )
+
+    return {
+        "oauth_settings": installs.oauth_settings(on_installed),
+        "authorize": installs.authorize(),
+        "user_facing_authorize_error_message": NOT_INSTALLED,
+    }
+
+
 def create_app(
     ctx: AppContext,
     client: WebClient | None = None,
@@ -80,10 +103,13 @@ def create_app(
     work_executor: Executor | None = None,
 ) -> App:
     executor = listener_executor or ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+    web = client or make_web_client(ctx.settings)
+    many = _oauth(ctx, web) if ctx.settings.oauth else {}
     app = CoachbotApp(
-        token=None if client else ctx.settings.bot_token,
+        token=None if client or many else ctx.settings.bot_token,
         signing_secret=ctx.settings.signing_secret,
-        client=client or make_web_client(ctx.settings),
+        client=web,
+        **many,
         # Listener bodies already run after the acknowledgement on Coachbot's own pools (handlers), so
         # Bolt answers as soon as a listener returns instead of polling every 10 ms for the ack.
         process_before_response=True,

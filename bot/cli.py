@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from bot.install.commands import add_commands, dispatch_clients, team_client
 from bot.locations import safe_database_url
 from bot.playbook.models import Playbook, PlaybookError, load_playbook
 from bot.settings import Settings, SettingsError, describe_startup, load_settings
@@ -34,10 +35,11 @@ def _settings(required: Sequence[str]) -> Settings:
     return settings
 
 
-def _announce(settings: Settings) -> None:
+def _announce(settings: Settings) -> Settings:
     """The start-up line (database, .env, home) on stdout, for the one-shot commands that keep
     stderr for errors."""
     print(describe_startup(settings), flush=True)
+    return settings
 
 
 def _playbook(settings: Settings) -> Playbook:
@@ -64,7 +66,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     from bot.onboarding.offer import offer_plans
     from bot.onboarding.service import without_plan
     from bot.roster.importer import ImportRejected, apply_rows, read_rows, validate_rows
-    from bot.slack.client import make_web_client
     from bot.slack.users import SlackUser, fetch_user, fetch_user_by_email
     from storage.db import make_engine, session_scope
     from storage.migrate import upgrade
@@ -72,7 +73,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     settings = _settings(["SLACK_BOT_TOKEN"])
     _announce(settings)
     playbook = _playbook(settings)
-    client = make_web_client(settings)
+    client = team_client(settings, args.team)
     try:
         team_id = args.team or client.auth_test()["team_id"]
     except SlackApiError as exc:
@@ -121,14 +122,13 @@ def cmd_import_metrics(args: argparse.Namespace) -> int:
 
     from bot.levers.flows import import_metrics
     from bot.roster.importer import ImportRejected
-    from bot.slack.client import make_web_client
     from storage.db import make_engine
     from storage.migrate import upgrade
 
     settings = _settings([] if args.team else ["SLACK_BOT_TOKEN"])
     _announce(settings)
     try:
-        team_id = args.team or make_web_client(settings).auth_test()["team_id"]
+        team_id = args.team or team_client(settings, None).auth_test()["team_id"]
     except SlackApiError as exc:
         return _fail([f"Slack refused the bot token ({exc.response.get('error')}); check SLACK_BOT_TOKEN"], 1)
     engine = make_engine(settings.database_url)
@@ -170,7 +170,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     ctx = AppContext(settings=settings, engine=engine, playbook=_playbook(settings))
-    report = Dispatcher(ctx, make_dispatch_client(settings)).run_pass(now)
+    report = Dispatcher(ctx, make_dispatch_client(settings), clients=dispatch_clients(ctx)).run_pass(now)
     print(report.describe())
     return 0
 
@@ -180,7 +180,6 @@ def _export_pip(args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError
 
     from bot.pip.export import NotFound, export_pip
-    from bot.slack.client import make_web_client
     from storage.db import make_engine
     from storage.migrate import upgrade
 
@@ -189,7 +188,7 @@ def _export_pip(args: argparse.Namespace) -> int:
     if args.since:
         return _fail(["--since does not apply to --pip: the evidence pack covers the PIP's whole gap"])
     try:
-        team_id = args.team or str(make_web_client(settings).auth_test()["team_id"])
+        team_id = args.team or str(team_client(settings, None).auth_test()["team_id"])
     except SlackApiError as exc:
         return _fail([f"Slack refused the bot token ({exc.response.get('error')}); give --team instead"], 1)
     engine = make_engine(settings.database_url)
@@ -250,6 +249,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     required = ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"] if args.http else ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"]
     settings = _settings(required)
+    if settings.oauth and not args.http:
+        return _fail(
+            ["SLACK_CLIENT_ID is set (many workspaces): the install pages need HTTP; run `coachbot run --http`"]
+        )
     configure_logging(settings.log_level, settings.secrets())
     log.info(describe_startup(settings))
     playbook = _playbook(settings)
@@ -264,7 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.outbox.scheduler import start_scheduler
     from bot.slack.client import make_dispatch_client
 
-    scheduler = start_scheduler(Dispatcher(ctx, make_dispatch_client(settings)))
+    scheduler = start_scheduler(Dispatcher(ctx, make_dispatch_client(settings), clients=dispatch_clients(ctx)))
     # Everything built so far lives as long as the process: keep it out of the collector's full scans,
     # which otherwise show up as pauses in acknowledgement latency.
     gc.collect()
@@ -362,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--since", help="only records from this date on (YYYY-MM-DD)")
     exp.add_argument("file", help="the CSV file to write")
     exp.set_defaults(func=cmd_export)
+    add_commands(command, lambda: _announce(_settings([])))
     return parser
 
 

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import yaml
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
 
-from bot.playbook.models import Playbook
+from bot.playbook.models import Playbook, parse_playbook
 from bot.settings import Settings
+from storage.install_tables import WorkspacePlaybook
+
+PLAYBOOK_RECHECK_SECONDS = 60.0  # a workspace's own playbook, changed by `coachbot playbook`, applies within this
 
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class _TeamPlaybooks:
+    """Each workspace's own playbook (or None: the process's), read from the database at most once a minute."""
+
+    seen: dict[str, tuple[float, Playbook | None]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -26,6 +42,34 @@ class AppContext:
     clock: Callable[[], datetime] = field(default=system_clock)
     home_refresher: Any = None  # set by the app factory (bot.team.home.HomeRefresher)
     known_active_teams: set[str] = field(default_factory=set)  # checked once per process (bot.app)
+    installs: Any = None  # bot.slack.installs.Installs in OAuth mode (a token per workspace), else None
+    team_playbooks: _TeamPlaybooks = field(default_factory=_TeamPlaybooks, repr=False)
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def for_team(self, team_id: str | None) -> AppContext:
+        """This context, with the workspace's own playbook when it has one (`coachbot playbook --team`)."""
+        own = self._own_playbook(team_id) if team_id else None
+        return self if own is None or own is self.playbook else dataclasses.replace(self, playbook=own)
+
+    def _own_playbook(self, team_id: str) -> Playbook | None:
+        now = time.monotonic()
+        with self.team_playbooks.lock:
+            cached = self.team_playbooks.seen.get(team_id)
+        if cached is not None and now - cached[0] < PLAYBOOK_RECHECK_SECONDS:
+            return cached[1]
+        try:
+            with self.session() as session:
+                row = session.exec(select(WorkspacePlaybook).where(WorkspacePlaybook.team_id == team_id)).first()
+        except SQLAlchemyError:  # the database is unreachable: what the caller does next will say so
+            return cached[1] if cached is not None else None
+        own = None
+        if row is not None:
+            previous = cached[1] if cached is not None else None
+            source = f"{row.source_name} (workspace {team_id}, {row.updated_at:%Y-%m-%d %H:%M})"
+            own = previous if previous is not None and previous.source == source else None
+            own = own or parse_playbook(yaml.safe_load(row.content), source)
+        with self.team_playbooks.lock:
+            self.team_playbooks.seen[team_id] = (now, own)
+        return own

@@ -12,11 +12,9 @@ Relative file paths in the settings (the SQLite file in `DATABASE_URL`, the defa
 `sqlite:///coachbot.db` included, and `COACHBOT_PLAYBOOK`) are resolved against the home, never
 against the process's current directory. Absolute paths and PostgreSQL URLs are used as given.
 
-`Settings` is a pydantic-settings model: each field names its variable (`validation_alias`) and its
-validators say what is wrong in one line naming that variable. `load_settings` applies the home
-rule, reads the variables (the environment laid over `.env`) and turns every validation error into
-one line of a `SettingsError`. Secret values (tokens, the signing secret, a database password) never
-appear in those lines or in the model's repr.
+`Settings` is a pydantic-settings model: each field names its variable and its validators say what is
+wrong in one line naming it. `load_settings` applies the home rule, reads the variables (environment over
+`.env`) and makes each error one line of a `SettingsError`, never showing a secret (nor does the repr).
 """
 
 from __future__ import annotations
@@ -48,6 +46,12 @@ from bot.locations import (
 DEFAULT_DATABASE_URL = "sqlite:///coachbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
+CLIENT_ID_RE = re.compile(r"^[0-9]+\.[0-9]+$")
+STATE_SECRET_MIN = 32
+TOKEN_KINDS = {
+    "bot_token": ("SLACK_BOT_TOKEN", "xoxb-", "a bot token"),
+    "app_token": ("SLACK_APP_TOKEN", "xapp-", "an app-level token"),
+}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 PROBLEM = "coachbot_setting"  # the pydantic error type whose message is already the finished line
 
@@ -91,6 +95,11 @@ class Settings(BaseSettings):
     bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN", repr=False)
     signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET", repr=False)
     app_token: str = Field("", validation_alias="SLACK_APP_TOKEN", repr=False)
+    # Many workspaces (OAuth install; bot.slack.installs): validated after the bot token, which they check.
+    client_id: str = Field("", validation_alias="SLACK_CLIENT_ID")
+    client_secret: str = Field("", validation_alias="SLACK_CLIENT_SECRET", repr=False)
+    state_secret: str = Field("", validation_alias="SLACK_STATE_SECRET", repr=False)
+    retention_days: int = Field(30, ge=0, le=3650, validation_alias="COACHBOT_RETENTION_DAYS")
     database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL", repr=False)  # see __repr_args__
     slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias="SLACK_API_URL")
     admin_user_ids: frozenset[str] = Field(frozenset(), validation_alias="COACHBOT_ADMINS")
@@ -113,23 +122,54 @@ class Settings(BaseSettings):
         `load_settings` reads them (through `VariablesSource`) and passes them in."""
         return (init_settings,)
 
-    @field_validator("bot_token", "signing_secret", "app_token", mode="before")
+    @field_validator(
+        "bot_token", "signing_secret", "app_token", "client_id", "client_secret", "state_secret", mode="before"
+    )
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
-    @field_validator("bot_token")
+    @field_validator("bot_token", "app_token")
     @classmethod
-    def _bot_token(cls, value: str) -> str:
-        if value and not value.startswith("xoxb-"):
-            _problem("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'")
+    def _token_kind(cls, value: str, info: ValidationInfo) -> str:
+        name, prefix, kind = TOKEN_KINDS[info.field_name or ""]
+        if value and not value.startswith(prefix):
+            _problem(f"{name} must be {kind} starting with '{prefix}'")
         return value
 
-    @field_validator("app_token")
+    @field_validator("client_id")
     @classmethod
-    def _app_token(cls, value: str) -> str:
-        if value and not value.startswith("xapp-"):
-            _problem("SLACK_APP_TOKEN must be an app-level token starting with 'xapp-'")
+    def _client_id(cls, value: str, info: ValidationInfo) -> str:
+        if value and not CLIENT_ID_RE.match(value):
+            _problem("SLACK_CLIENT_ID must be the app's Client ID (digits with a dot, like 1234567890.1234567890)")
+        if value and info.data.get("bot_token"):
+            _problem(
+                "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: set SLACK_BOT_TOKEN for one workspace, or "
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for many (OAuth install), not both"
+            )
+        return value
+
+    @field_validator("client_secret")
+    @classmethod
+    def _client_secret(cls, value: str, info: ValidationInfo) -> str:
+        given = info.data.get("client_id")  # absent: SLACK_CLIENT_ID was refused already (one line is enough)
+        if given is not None and bool(given) != bool(value):
+            missing = "SLACK_CLIENT_SECRET" if given else "SLACK_CLIENT_ID"
+            _problem(
+                f"{missing} is missing: set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (many workspaces) or neither"
+            )
+        return value
+
+    @field_validator("state_secret")
+    @classmethod
+    def _state_secret(cls, value: str, info: ValidationInfo) -> str:
+        if not info.data.get("client_id"):
+            return value
+        if len(value) < STATE_SECRET_MIN:
+            _problem(
+                f"SLACK_STATE_SECRET must be at least {STATE_SECRET_MIN} random characters when SLACK_CLIENT_ID is "
+                "set (it signs the install link's state; e.g. `openssl rand -hex 32`)"
+            )
         return value
 
     @field_validator("database_url")
@@ -208,15 +248,16 @@ class Settings(BaseSettings):
             _problem(f"COACHBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("slack_timeout", "stale_after_seconds", mode="before")
+    @field_validator("slack_timeout", "stale_after_seconds", "retention_days", mode="before")
     @classmethod
     def _seconds(cls, value: Any, info: ValidationInfo) -> Any:
         """A variable holds digits only ("30", not "30s" or "+30"); the range is the field's own."""
         field = cls.model_fields[info.field_name or ""]
         low, high = _bounds(field)
         text = value.strip() if isinstance(value, str) else str(value)
+        unit = "days" if info.field_name == "retention_days" else "seconds"
         if not text.isdigit() or not low <= int(text) <= high:
-            _problem(f"{field.validation_alias} must be a whole number of seconds from {low} to {high}")
+            _problem(f"{field.validation_alias} must be a whole number of {unit} from {low} to {high}")
         return int(text)
 
     def __repr_args__(self) -> Iterable[tuple[str | None, Any]]:
@@ -226,7 +267,14 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line."""
-        return [s for s in (self.bot_token, self.signing_secret, self.app_token) if s]
+        return [
+            s for s in (self.bot_token, self.signing_secret, self.app_token, self.client_secret, self.state_secret) if s
+        ]
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces: installed through Slack's OAuth flow, a token per workspace from the database."""
+        return bool(self.client_id and self.client_secret)
 
 
 def _bounds(field: FieldInfo) -> tuple[int, int]:
@@ -334,6 +382,8 @@ def load_settings(
     `cwd` the current directory; all three are for tests."""
     env, home, problems = _merged_env(environ, dotenv_path, Path(cwd) if cwd is not None else Path.cwd())
     for name in required:
+        if name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN") and env.get("SLACK_CLIENT_ID", "").strip():
+            continue  # many workspaces: each one's token comes from its installation (and HTTP only: bot.cli)
         if not env.get(name, "").strip():
             problems.append(f"{name} is missing: set it in the environment or in .env (see .env.example)")
     try:

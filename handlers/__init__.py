@@ -15,11 +15,23 @@ from concurrent.futures import Executor
 from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.context import AppContext
-from handlers import coach_command, coaching, fallback, levers, onboarding, pip, practice, roster, team, workspace
+from handlers import (
+    coach_command,
+    coaching,
+    fallback,
+    install,
+    levers,
+    onboarding,
+    pip,
+    practice,
+    roster,
+    team,
+    workspace,
+)
 from handlers.common import CONTEXT_KEY
 from handlers.runner import WORK_SLOTS, AckFirstApp
 
-FEATURES = (coach_command, coaching, practice, team, roster, workspace, pip, onboarding, levers)
+FEATURES = (coach_command, coaching, practice, team, roster, workspace, pip, onboarding, levers, install)
 
 
 def register_all(app: App, ctx: AppContext, work: Executor, forms: Executor) -> None:

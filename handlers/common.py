@@ -114,10 +114,11 @@ def int_or_none(value: Any) -> int | None:
 
 
 def app_context(context: BoltContext) -> AppContext:
-    """The app's context, put into Bolt's context for every request by `handlers.register_all`."""
+    """The app's context, put into Bolt's context for every request by `handlers.register_all`, with the
+    workspace's own playbook when it has one."""
     ctx = context[CONTEXT_KEY]
     assert isinstance(ctx, AppContext)
-    return ctx
+    return ctx.for_team(context.team_id)
 
 
 def ids(context: BoltContext) -> tuple[str, str]:

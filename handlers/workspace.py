@@ -1,5 +1,5 @@
-"""The workspace as a whole: its weekly schedule (`/coach settings`, the Home settings form) and
-Slack's lifecycle events (an uninstall or a revoked token stops all sending for that team)."""
+"""The workspace as a whole: its weekly schedule (`/coach settings`, the Home settings form). Slack's
+lifecycle events (uninstall, revoked tokens) are handlers.install's."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.practice.schedule import parse_time_of_day, parse_weekday
-from bot.roster import flows as roster_flows
 from bot.roster.access import user_is_admin
 from bot.slack.ids import Action, Form
 from bot.team import flows
@@ -90,24 +89,6 @@ def settings_submitted(ack: Ack, view: dict[str, Any], client: WebClient, contex
     refresh_home(ctx, client, team_id, caller)
 
 
-def _deactivate(context: BoltContext, reason: str) -> None:
-    team_id = str(context.team_id or "")
-    changed = roster_flows.deactivate_workspace(app_context(context), team_id)
-    log.warning("workspace team=%s marked inactive (%s)%s", team_id, reason, "" if changed else ", already")
-
-
-def uninstalled(ack: Ack, context: BoltContext) -> None:
-    ack()
-    _deactivate(context, "app uninstalled")
-
-
-def tokens_revoked(ack: Ack, context: BoltContext) -> None:
-    ack()
-    _deactivate(context, "tokens revoked")
-
-
 def register(app: Listeners) -> None:
     app.action(Action.HOME_SETTINGS)(open_settings)
     app.view(Form.WORKSPACE_SETTINGS)(settings_submitted)
-    app.event("app_uninstalled")(uninstalled)
-    app.event("tokens_revoked")(tokens_revoked)

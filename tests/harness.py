@@ -31,6 +31,10 @@ from tests.slack_fake import SlackFakeServer
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-test-0000-secret-token"
+# Many workspaces (OAuth mode, `Harness(..., oauth=True)`): the app's credentials, made up for the tests.
+CLIENT_ID = "1111111111.2222222222"
+CLIENT_SECRET = "test-client-secret-5f0e4d3c2b1a"
+STATE_SECRET = "test-state-secret-0123456789abcdef0123456789"
 
 
 # Between two attempts at a call that failed, production's client waits 0.5 s x 2^attempt plus up to
@@ -93,15 +97,23 @@ class Harness:
         playbook: Playbook,
         admins: frozenset[str] = frozenset(),
         clock: Any = None,
+        oauth: bool = False,
+        retention_days: int = 30,
     ):
         self.fake_server = fake_server
         self.fake = fake_server.fake
+        tokens: dict[str, Any] = (
+            {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "state_secret": STATE_SECRET}
+            if oauth
+            else {"bot_token": BOT_TOKEN}
+        )
         self.settings = Settings(
-            bot_token=BOT_TOKEN,
+            **tokens,
             signing_secret=SIGNING_SECRET,
             database_url=database_url,
             slack_api_url=fake_server.api_url,
             admin_user_ids=admins,
+            retention_days=retention_days,
         )
         self.ctx = AppContext(settings=self.settings, engine=engine, playbook=playbook)
         if clock is not None:
@@ -172,9 +184,11 @@ class Harness:
         self.executor.drain()
         return result
 
-    def get(self, path: str) -> HttpResult:
+    def get(self, path: str, headers: dict[str, str] | None = None) -> HttpResult:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+            with urllib.request.urlopen(
+                urllib.request.Request(self.url + path, headers=headers or {}), timeout=10
+            ) as resp:
                 return HttpResult(resp.status, resp.read().decode(), {k.lower(): v for k, v in resp.headers.items()})
         except urllib.error.HTTPError as err:
             return HttpResult(err.code, err.read().decode(), {k.lower(): v for k, v in err.headers.items()})

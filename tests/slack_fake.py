@@ -1,12 +1,17 @@
 """A local HTTP fake of the Slack Web API, for the real slack_sdk.WebClient to talk to.
 
-It keeps a small user directory, records every call (method, arguments), checks Block Kit limits
-the way Slack would reject a payload, and can be told to fail the next calls with 429 +
-Retry-After, 5xx, or `ok: false` errors. Response URLs (used by `respond()`) are served too.
+It keeps a small user directory, records every call (method, arguments, the token it came with),
+checks Block Kit limits the way Slack would reject a payload, and can be told to fail the next calls
+with 429 + Retry-After, 5xx, or `ok: false` errors. Response URLs (used by `respond()`) are served too.
+
+For many workspaces it also plays Slack's OAuth side: `add_install_code` scripts what an install
+hands back, `oauth.v2.access` exchanges the code (or a refresh token: token rotation) for a bot token
+of that workspace, `auth.test` answers with the token's own workspace, and a revoked token is refused.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import socket
@@ -21,6 +26,7 @@ from urllib.parse import parse_qsl, urlparse
 from bot.slack.limits import check_message, check_view
 
 TEAM_ID = "T0TEAM"
+_REQUEST = threading.local()  # per server thread: what the request being handled came with
 BOT_USER_ID = "UBOT"
 
 
@@ -29,6 +35,7 @@ class Call:
     method: str
     args: dict[str, Any]
     status: int = 200
+    token: str = ""  # the bearer token the call came with ("" when none)
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -64,6 +71,13 @@ class SlackFake:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)  # conversations the bot can see
     socket_url: str = ""  # what apps.connections.open hands out (tests/socket_fake.py)
     canvases: dict[str, dict[str, Any]] = field(default_factory=dict)  # canvas id -> title, markdown, access
+    # OAuth (many workspaces): tokens issued here belong to their workspace; others answer as TEAM_ID.
+    client_credentials: tuple[str, str] = ("", "")  # (client id, secret) oauth.v2.access insists on, when set
+    install_codes: dict[str, dict[str, Any]] = field(default_factory=dict)  # code -> what the install hands back
+    token_teams: dict[str, str] = field(default_factory=dict)  # bot token -> team id
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> team id
+    revoked: set[str] = field(default_factory=set)  # tokens Slack refuses (uninstalled, revoked, rotated out)
+    token_serial: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # --- directory -------------------------------------------------------------------------------
     def add_user(
@@ -103,6 +117,62 @@ class SlackFake:
             "is_im": False,
             "is_mpim": False,
         }
+
+    # --- OAuth -----------------------------------------------------------------------------------
+    def add_install_code(
+        self, code: str, team_id: str, team_name: str = "", installer: str = "UINSTALLER", expires_in: int = 43200
+    ) -> None:
+        """An install of the app into `team_id` that hands `code` to the redirect URL; the bot token it
+        gives rotates (a refresh token, `expires_in` seconds)."""
+        self.install_codes[code] = {
+            "team_id": team_id,
+            "team_name": team_name or f"Team {team_id}",
+            "installer": installer,
+            "expires_in": expires_in,
+        }
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        """Every bot token issued to the workspace, oldest first."""
+        with self.lock:
+            return [t for t, team in self.token_teams.items() if team == team_id]
+
+    def _issue(self, team_id: str, expires_in: int) -> dict[str, Any]:
+        n = next(self.token_serial)
+        token, refresh = f"xoxe.xoxb-1-{team_id}-{n}", f"xoxe-1-{team_id}-refresh-{n}"
+        with self.lock:
+            self.token_teams[token] = team_id
+            self.refresh_tokens[refresh] = team_id
+        return {"access_token": token, "refresh_token": refresh, "expires_in": expires_in, "token_type": "bot"}
+
+    def _oauth_access(self, a: dict[str, Any]) -> dict[str, Any]:
+        if self.client_credentials[0] and (a.get("client_id"), a.get("client_secret")) != self.client_credentials:
+            return {"ok": False, "error": "invalid_client_id"}
+        if a.get("grant_type") == "refresh_token":
+            with self.lock:
+                team_id = self.refresh_tokens.pop(str(a.get("refresh_token")), None)  # each is good once
+            if team_id is None:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            expires_in = int(self.install_codes_for(team_id).get("expires_in", 43200))
+            return {"ok": True, "team": {"id": team_id}, **self._issue(team_id, expires_in)}
+        with self.lock:
+            install = self.install_codes.get(str(a.get("code")))
+        if install is None:
+            return {"ok": False, "error": "invalid_code"}
+        return {
+            "ok": True,
+            "app_id": "A0APP",
+            "scope": "commands,chat:write,im:write,im:history,users:read",
+            "bot_user_id": "UBOT",
+            "team": {"id": install["team_id"], "name": install["team_name"]},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": install["installer"]},
+            **self._issue(install["team_id"], int(install["expires_in"])),
+        }
+
+    def install_codes_for(self, team_id: str) -> dict[str, Any]:
+        with self.lock:
+            return next((i for i in self.install_codes.values() if i["team_id"] == team_id), {})
 
     # --- scripting -------------------------------------------------------------------------------
     def answer_late(self, method: str, seconds: float, times: int = 1) -> None:
@@ -171,38 +241,43 @@ class SlackFake:
         return None
 
     def handle(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        token = getattr(_REQUEST, "token", "")  # the bearer token of the HTTP request being answered
         failure = self._scripted_failure(method)
         if failure is not None and failure.after:
             with self.lock:
-                self.calls.append(Call(method, args))
-            self._answer(method, args)
+                self.calls.append(Call(method, args, token=token))
+            self._answer(method, args, token)
             return failure.status, {}, {"ok": False, "error": "answer_lost"}
         if failure is not None and failure.delay:
             with self.lock:
-                self.calls.append(Call(method, args))
-            answer = self._answer(method, args)
+                self.calls.append(Call(method, args, token=token))
+            answer = self._answer(method, args, token)
             time.sleep(failure.delay)
             return 200, {}, answer
         if failure is not None:
             status = failure.status
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             with self.lock:
-                self.calls.append(Call(method, args, status))
+                self.calls.append(Call(method, args, status, token))
             if status != 200:
                 return status, headers, {"ok": False, "error": failure.error or "fake_failure"}
             return 200, headers, {"ok": False, "error": failure.error or "fake_error"}
         with self.lock:
-            self.calls.append(Call(method, args))
-        answer = self._answer(method, args)
+            self.calls.append(Call(method, args, token=token))
+        answer = self._answer(method, args, token)
         if method in self.delays:  # Slack has the message, but the answer is slow (a crash window)
             time.sleep(self.delays[method])
         return 200, {}, answer
 
-    def _answer(self, method: str, a: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, a: dict[str, Any], token: str = "") -> dict[str, Any]:
+        if token and token in self.revoked:
+            return {"ok": False, "error": "token_revoked"}
+        if method == "oauth.v2.access":
+            return self._oauth_access(a)
         if method == "auth.test":
             return {
                 "ok": True,
-                "team_id": self.team_id,
+                "team_id": self.token_teams.get(token, self.team_id),
                 "team": "Fake Team",
                 "user_id": BOT_USER_ID,
                 "bot_id": "BBOT",
@@ -337,6 +412,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _token(self, args: dict[str, Any]) -> str:
+        """The bearer token; HTTP Basic credentials (oauth.v2.access) become client_id/client_secret."""
+        auth = self.headers.get("Authorization") or ""
+        if auth.startswith("Basic "):
+            client_id, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            args.setdefault("client_id", client_id)
+            args.setdefault("client_secret", secret)
+        return auth[7:] if auth.startswith("Bearer ") else str(args.get("token") or "")
+
     def _args(self) -> tuple[str, dict[str, Any]]:
         parsed = urlparse(self.path)
         args: dict[str, Any] = dict(parse_qsl(parsed.query))
@@ -355,6 +439,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path, args = self._args()
         if path.startswith("/response/"):
+            _REQUEST.token = ""
             status, headers, body = self.fake.handle("response_url", args)
             self._reply(status, headers, body)
             return
@@ -362,6 +447,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {}, {"ok": False, "error": "unknown_path"})
             return
         method = path[len("/api/") :]
+        _REQUEST.token = self._token(args)
         status, headers, body = self.fake.handle(method, args)
         if status == 0:  # the connection drops before any answer
             self.close_connection = True

@@ -111,3 +111,25 @@ def test_the_canvas_scope_is_asked_for_because_the_code_makes_canvases():
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     code = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
     assert ("canvases:write" in manifest["oauth_config"]["scopes"]["bot"]) == ("canvases_create(" in code)
+
+
+def test_oauth_manifest_is_the_same_app_served_over_http_with_rotating_tokens():
+    """manifest.oauth.yml (many workspaces) differs from manifest.yml only where OAuth mode needs it:
+    request URLs on /slack/events, the redirect URL Bolt serves, token rotation, no Socket Mode."""
+    from bot.slack.installs import BOT_SCOPES
+
+    one = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    many = yaml.safe_load((ROOT / "manifest.oauth.yml").read_text())
+    settings = many["settings"]
+    assert settings["socket_mode_enabled"] is False and settings["token_rotation_enabled"] is True
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert all(c["url"].endswith("/slack/events") for c in many["features"]["slash_commands"])
+    assert [u.rsplit("/", 2)[-2:] for u in many["oauth_config"]["redirect_urls"]] == [["slack", "oauth_redirect"]]
+    assert settings["event_subscriptions"]["bot_events"] == one["settings"]["event_subscriptions"]["bot_events"]
+    assert set(many["oauth_config"]["scopes"]["bot"]) == set(one["oauth_config"]["scopes"]["bot"]) == set(BOT_SCOPES)
+    assert [{k: v for k, v in c.items() if k != "url"} for c in many["features"]["slash_commands"]] == one["features"][
+        "slash_commands"
+    ]
+    assert many["display_information"] == one["display_information"]
+    assert many["features"]["app_home"] == one["features"]["app_home"]

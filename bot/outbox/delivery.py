@@ -28,6 +28,7 @@ from bot.practice.pace import slip_message
 from bot.practice.schedule import local_today, zone_for
 from bot.slack import Message
 from bot.slack.delivery import NO_ANSWER, failure_reason
+from bot.slack.installs import NotInstalled
 from bot.team.home import publish_home
 from bot.team.service import build_messages, summary_channel
 from storage import queries
@@ -43,6 +44,8 @@ def deliver_batch(worker: Worker, batch: list[ScheduledMessage], now: datetime, 
     for row in batch:
         try:
             _deliver(worker, row, data, now, report)
+        except NotInstalled:  # no token for the workspace (uninstalled, revoked): nothing could be sent
+            mark(worker, row, "skipped", now, report, "workspace not installed")
         except Exception as exc:  # one bad message never stops the pass
             # It may have failed after Slack posted it: left claimed, the history decides later.
             log.error("dispatch error key=%s error=%s", message_key(row), describe_error(exc))
@@ -85,7 +88,7 @@ def _deliver(worker: Worker, row: ScheduledMessage, data: BatchData, now: dateti
             archetype = data.archetypes.get(person.id or -1)
             items = []
             for c in data.active_by_person.get(person.id or -1, [commitment]):
-                gap = worker.ctx.playbook.gaps.get(c.gap)
+                gap = worker.ctx.for_team(row.team_id).playbook.gaps.get(c.gap)
                 items.append((c, data.logged.get(c.id or -1, 0), gap.drill_for(archetype) if gap else None))
             message = rc.nudge_message(items, today, _phase_line(worker, data.plan_starts.get(person.id or -1), today))
     if person.unreachable_reason:
@@ -93,7 +96,7 @@ def _deliver(worker: Worker, row: ScheduledMessage, data: BatchData, now: dateti
     send(worker, row, person, message, now, report)
     if row.kind == "closeout":  # the Home tabs show the outcome now
         for user_id in refresh:
-            publish_home(worker.ctx, worker.client, row.team_id, user_id)
+            publish_home(worker.ctx, worker.client_for(row.team_id), row.team_id, user_id)
 
 
 def _phase_line(worker: Worker, start: date | None, today: date) -> str | None:
@@ -113,8 +116,9 @@ def _deliver_summary(worker: Worker, row: ScheduledMessage, data: BatchData, now
         return mark(worker, row, "skipped", now, report, "missed: past the grace window")
     manager = data.people.get((row.team_id, row.rep_user_id))
     zone = zone_for(manager.tz if manager else None, worker.ctx.settings.default_tz)
+    playbook = worker.ctx.for_team(row.team_id).playbook  # the workspace's own, when it has one
     with worker.ctx.session() as session:
-        messages = build_messages(session, worker.ctx.playbook, row.team_id, row.rep_user_id, local_today(now, zone))
+        messages = build_messages(session, playbook, row.team_id, row.rep_user_id, local_today(now, zone))
         channel = summary_channel(session, row.team_id, row.rep_user_id)
     if messages is None:
         return mark(worker, row, "skipped", now, report, "no reps")
@@ -164,7 +168,9 @@ def _deliver_slip(worker: Worker, row: ScheduledMessage, data: BatchData, now: d
         past, checkins = load_pace(session, {commitment.id or -1: person.id}, now.date())
         manager = queries.get_person(session, row.team_id, person.manager_user_id)
     current = (commitment.id, person.id, commitment.starts_on, commitment.ends_on, commitment.target_count)
-    slip = slip_of(current, past.get(person.id, []), checkins, zone, now, worker.ctx.playbook.coaching_debt)
+    slip = slip_of(
+        current, past.get(person.id, []), checkins, zone, now, worker.ctx.for_team(row.team_id).playbook.coaching_debt
+    )
     if slip is None:
         return mark(worker, row, "skipped", now, report, "not needed: back on pace or the window is over")
     if manager is not None and manager.unreachable_reason:
@@ -183,7 +189,8 @@ def _send_to_manager(
     channel = manager.dm_channel
     if not channel:
         try:
-            channel = str(worker.client.conversations_open(users=manager.slack_user_id)["channel"]["id"])
+            opened = worker.client_for(row.team_id).conversations_open(users=manager.slack_user_id)
+            channel = str(opened["channel"]["id"])
         except SlackApiError as exc:
             error = failure_reason(exc)
             if error in UNREACHABLE:

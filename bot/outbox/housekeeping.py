@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, or_
 from sqlmodel import col, select
 
+from bot.install.flows import purge_expired
 from bot.outbox.report import PassReport
 from bot.outbox.worker import Worker
 from storage.db import session_scope
@@ -23,7 +24,8 @@ def prune(worker: Worker, now: datetime, report: PassReport) -> None:
 
     A finished row is kept OUTBOX_RETENTION, and always while its commitment is active (planning
     looks at those rows). A delivery key is kept DELIVERY_KEY_RETENTION: Slack retries within
-    minutes, and a replay needs a signature under five minutes old.
+    minutes, and a replay needs a signature under five minutes old. Workspaces uninstalled more than
+    COACHBOT_RETENTION_DAYS ago lose all their data (bot.install.flows).
     """
     wall = datetime.now(UTC)
     if worker.pruned_at is not None and wall - worker.pruned_at < PRUNE_EVERY:
@@ -49,3 +51,4 @@ def prune(worker: Worker, now: datetime, report: PassReport) -> None:
             .execution_options(synchronize_session=False)
         )
     report.pruned += int(outbox.rowcount or 0) + int(keys.rowcount or 0)
+    purge_expired(worker.ctx.engine, worker.ctx.settings.retention_days, wall)  # uninstalled past retention

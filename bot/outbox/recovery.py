@@ -16,6 +16,7 @@ from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, aware, message_key
 from bot.outbox.worker import Worker
 from bot.slack.delivery import SLACK_FAILURES, Lookup, Search, failure_reason, find_message
+from bot.slack.installs import NotInstalled
 from bot.team.service import summary_channel
 from storage.db import session_scope
 from storage.models import Person, ScheduledMessage
@@ -58,15 +59,19 @@ def _known_channels(session: Session, row: ScheduledMessage) -> list[str | None]
 
 def _search(worker: Worker, row: ScheduledMessage, channels: list[str | None]) -> Search:
     oldest = (aware(row.claimed_at) - timedelta(minutes=5)).timestamp() if row.claimed_at else 0.0
+    try:
+        client = worker.client_for(row.team_id)
+    except NotInstalled:
+        return Search(Lookup.UNVERIFIED, reason="workspace not installed")
     unverified = ""
     for channel in channels:
         if channel is None:
             try:
-                channel = str(worker.client.conversations_open(users=row.rep_user_id)["channel"]["id"])
+                channel = str(client.conversations_open(users=row.rep_user_id)["channel"]["id"])
             except SLACK_FAILURES as exc:
                 unverified = f"could not open the DM: {failure_reason(exc)}"
                 continue
-        search = find_message(worker.client, channel, METADATA_EVENT, message_key(row), oldest)
+        search = find_message(client, channel, METADATA_EVENT, message_key(row), oldest)
         if search.result is Lookup.FOUND:
             return Search(Lookup.FOUND, ts=search.ts, reason=channel)
         if search.result is Lookup.UNVERIFIED:

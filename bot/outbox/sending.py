@@ -46,11 +46,11 @@ def send(
     try:
         channel = person.dm_channel
         if not channel:
-            channel = worker.client.conversations_open(users=row.rep_user_id)["channel"]["id"]
+            channel = worker.client_for(row.team_id).conversations_open(users=row.rep_user_id)["channel"]["id"]
             _remember_channel(worker, person, channel)
         if not heartbeat(worker, row, channel):
             return lost_claim(row, report)
-        resp = worker.client.chat_postMessage(
+        resp = worker.client_for(row.team_id).chat_postMessage(
             channel=channel,
             **message,
             metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}},
@@ -86,7 +86,12 @@ def post_summary(
     why (`deliver_summary`, shared with the on-demand summary). The claim is renewed before each post."""
     try:
         delivery = deliver_summary(
-            worker.client, row.rep_user_id, channel, messages, metadata, lambda target: heartbeat(worker, row, target)
+            worker.client_for(row.team_id),
+            row.rep_user_id,
+            channel,
+            messages,
+            metadata,
+            lambda target: heartbeat(worker, row, target),
         )
         if delivery.channel is None:
             return lost_claim(row, report)

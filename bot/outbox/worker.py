@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
@@ -23,11 +24,18 @@ class Worker:
         stale_after: timedelta | None = None,
         batch_size: int = 500,
         worker_id: str | None = None,
+        clients: Callable[[str], WebClient] | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
+        self.clients = clients  # many workspaces: each workspace's own client (bot.slack.installs.TeamClients)
         self.grace = grace
         self.stale_after = stale_after or timedelta(seconds=ctx.settings.stale_after_seconds)
         self.batch_size = batch_size
         self.pruned_at: datetime | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    def client_for(self, team_id: str) -> WebClient:
+        """The client for a row's workspace: the one client, or (OAuth mode) the workspace's own, which
+        raises bot.slack.installs.NotInstalled when the workspace has no installation."""
+        return self.clients(team_id) if self.clients is not None else self.client

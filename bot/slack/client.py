@@ -9,6 +9,9 @@ conversation's history for the message's key first.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.client import RemoteDisconnected
 from typing import Any
 from urllib.error import URLError
@@ -58,10 +61,34 @@ class IdempotentOnly(RetryHandler):
         return self.inner._can_retry(state=state, request=request, response=response, error=error)
 
 
-def make_web_client(settings: Settings) -> WebClient:
-    """For interactive work: reads and idempotent writes also retry server errors and dropped answers."""
+_RAISE_429 = threading.local()
+
+
+@contextmanager
+def rate_limits_raised() -> Iterator[None]:
+    """Inside this block (on this thread) a dispatch client does not sleep through a 429: it raises
+    it, and the dispatcher holds the workspace back for Retry-After while its threads serve others."""
+    _RAISE_429.on = True
+    try:
+        yield
+    finally:
+        _RAISE_429.on = False
+
+
+class RateLimitRetry(RateLimitErrorRetryHandler):
+    """Waits out Retry-After and tries again, except inside `rate_limits_raised`."""
+
+    def _can_retry(self, *, state: Any, request: HttpRequest, response: Any = None, error: Any = None) -> bool:
+        if getattr(_RAISE_429, "on", False):
+            return False
+        return bool(super()._can_retry(state=state, request=request, response=response, error=error))
+
+
+def make_web_client(settings: Settings, token: str | None = None) -> WebClient:
+    """For interactive work: reads and idempotent writes also retry server errors and dropped answers.
+    `token` is a workspace's own (OAuth mode); the default is SLACK_BOT_TOKEN."""
     return WebClient(
-        token=settings.bot_token or None,
+        token=token or settings.bot_token or None,
         base_url=settings.slack_api_url,
         timeout=settings.slack_timeout,
         retry_handlers=[
@@ -75,15 +102,16 @@ def make_web_client(settings: Settings) -> WebClient:
     )
 
 
-def make_dispatch_client(settings: Settings) -> WebClient:
+def make_dispatch_client(settings: Settings, token: str | None = None) -> WebClient:
     """For scheduled messages: only retry what Slack provably never processed (the dispatcher
-    resolves everything else against the DM's history)."""
+    resolves everything else against the DM's history). A 429 inside `rate_limits_raised` is the
+    dispatcher's to handle (bot.outbox.lanes)."""
     return WebClient(
-        token=settings.bot_token or None,
+        token=token or settings.bot_token or None,
         base_url=settings.slack_api_url,
         timeout=settings.slack_timeout,
         retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3),
+            RateLimitRetry(max_retry_count=3),
             ConnectionErrorRetryHandler(max_retry_count=2, error_types=[URLError]),
         ],
     )

@@ -1,4 +1,5 @@
-"""HTTP mode: POST /slack/events (Bolt) and GET /healthz, served by waitress (a production WSGI server)."""
+"""HTTP mode: POST /slack/events (Bolt) and GET /healthz, served by waitress (a production WSGI server);
+in OAuth mode also Bolt's GET /slack/install and GET /slack/oauth_redirect."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ def make_wsgi_app(app: App, engine: Engine, signing_secret: str) -> WSGIApp:
                 log.error("healthz: database unreachable (%s)", type(exc).__name__)
                 return _plain(start_response, "503 Service Unavailable", {"ok": False, "database": "down"})
             return _plain(start_response, "200 OK", {"ok": True})
+        flow = app.oauth_flow  # many workspaces: Bolt's install pages (browser GETs, not signed by Slack)
+        if flow is not None and method == "GET" and path in (flow.install_path, flow.redirect_uri_path):
+            try:
+                return slack(environ, start_response)
+            except Exception as exc:  # a broken database or Slack answer: a plain error, never a traceback
+                log.error("install page failed: %s", type(exc).__name__)
+                return _plain(start_response, "503 Service Unavailable", {"ok": False})
         if path != "/slack/events":
             return _plain(start_response, "404 Not Found", {"ok": False})
         if method != "POST":

@@ -275,7 +275,14 @@ class HomeRefresher:
     def _run(self, key: tuple[str, str]) -> None:
         with self.lock:
             self.pending.discard(key)  # a change after this point queues a fresh refresh
-        publish_home(self.ctx, self.client, *key)
+        client = self.client
+        if self.ctx.installs is not None:  # many workspaces: the workspace's own token
+            try:
+                client = self.ctx.installs.clients.get(key[0])
+            except Exception as exc:  # not installed (any more): nothing to refresh
+                log.warning("home not published team=%s error=%s", key[0], type(exc).__name__)
+                return
+        publish_home(self.ctx.for_team(key[0]), client, *key)
 
 
 def refresh_home(ctx: AppContext, client: WebClient, team_id: str, user_id: str) -> None:
