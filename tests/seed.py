@@ -76,6 +76,23 @@ def commitment(
         return made.commitment.id
 
 
+def _insert(session, model, rows: list[dict], ids: bool = False) -> list[int]:
+    """Many rows of one table in one statement, without building an ORM object per row (building
+    them was most of a large test's time). Every other column is what the model itself fills in
+    (its defaults), taken from one instance of it."""
+    from sqlalchemy import insert
+
+    if not rows:
+        return []
+    filled = model(**rows[0]).model_dump(exclude={"id"})
+    values = [{**filled, **row} for row in rows]
+    if not ids:
+        session.execute(insert(model), values)
+        return []
+    made = session.execute(insert(model).returning(model.id, sort_by_parameter_order=True), values)
+    return [int(i) for i in made.scalars()]
+
+
 def bulk_team(
     engine,
     team_id: str,
@@ -86,76 +103,92 @@ def bulk_team(
 ) -> None:
     """n reps with profiles, weekly commitments (closed, then active), check-ins and a group session,
     written as rows directly: fast enough for 1,000 reps (tests and bench/summary_bench.py)."""
-    from sqlmodel import Session, select
+    from sqlmodel import Session
 
     from storage.models import CheckIn, CoachingSession, Commitment, Person, SessionAttendee, WiringProfile
 
     first = date(2026, 10, 29)
     with Session(engine) as s:
-        people = [
-            Person(
-                team_id=team_id,
-                slack_user_id=f"{prefix}{i:04d}",
-                display_name=f"Rep {i}",
-                tz="UTC",
-                manager_user_id=manager,
-                start_date=date(2026, 10, 1),
-            )
-            for i in range(n)
-        ]
-        s.add_all(people)
-        s.flush()
-        s.add_all(
+        people = _insert(
+            s,
+            Person,
             [
-                WiringProfile(
-                    team_id=team_id,
-                    person_id=id_of(p),
-                    version=1,
-                    archetype="engine",
-                    coachability=50,
-                    drive=50,
-                    resilience=50,
-                    deal_killers=["commission_breath"] if i % 7 == 0 else [],
-                    gaps=["closing", "time_pressure"],
-                )
-                for i, p in enumerate(people)
-            ]
+                {
+                    "team_id": team_id,
+                    "slack_user_id": f"{prefix}{i:04d}",
+                    "display_name": f"Rep {i}",
+                    "tz": "UTC",
+                    "manager_user_id": manager,
+                    "start_date": date(2026, 10, 1),
+                }
+                for i in range(n)
+            ],
+            ids=True,
         )
-        for p in people:
-            for k, status in enumerate(statuses):
-                s.add(
-                    Commitment(
-                        team_id=team_id,
-                        person_id=id_of(p),
-                        manager_user_id=manager,
-                        gap="closing",
-                        behavior="End every meeting with a dated next step",
-                        target_count=3,
-                        practice_format="drill",
-                        evidence="CRM",
-                        status=status,
-                        starts_on=first + timedelta(days=7 * k),
-                        ends_on=first + timedelta(days=7 * k + 6),
-                        submission_key=f"{manager}-{p.id}-{k}",
-                        created_at=datetime.combine(first + timedelta(days=7 * k), time(9), tzinfo=UTC),
-                        closed_at=None
-                        if status == "active"
-                        else datetime.combine(first + timedelta(days=7 * k + 7), time(9), tzinfo=UTC),
-                    )
-                )
-        s.flush()
-        for c in s.exec(select(Commitment).where(Commitment.manager_user_id == manager)):
-            s.add(
-                CheckIn(
-                    team_id=team_id, commitment_id=id_of(c), count=1, created_at=datetime(2026, 11, 12, 9, tzinfo=UTC)
-                )
-            )
+        _insert(
+            s,
+            WiringProfile,
+            [
+                {
+                    "team_id": team_id,
+                    "person_id": person_id,
+                    "version": 1,
+                    "archetype": "engine",
+                    "coachability": 50,
+                    "drive": 50,
+                    "resilience": 50,
+                    "deal_killers": ["commission_breath"] if i % 7 == 0 else [],
+                    "gaps": ["closing", "time_pressure"],
+                }
+                for i, person_id in enumerate(people)
+            ],
+        )
+        commitments = _insert(
+            s,
+            Commitment,
+            [
+                {
+                    "team_id": team_id,
+                    "person_id": person_id,
+                    "manager_user_id": manager,
+                    "gap": "closing",
+                    "behavior": "End every meeting with a dated next step",
+                    "target_count": 3,
+                    "practice_format": "drill",
+                    "evidence": "CRM",
+                    "status": status,
+                    "starts_on": first + timedelta(days=7 * k),
+                    "ends_on": first + timedelta(days=7 * k + 6),
+                    "submission_key": f"{manager}-{person_id}-{k}",
+                    "created_at": datetime.combine(first + timedelta(days=7 * k), time(9), tzinfo=UTC),
+                    "closed_at": None
+                    if status == "active"
+                    else datetime.combine(first + timedelta(days=7 * k + 7), time(9), tzinfo=UTC),
+                }
+                for person_id in people
+                for k, status in enumerate(statuses)
+            ],
+            ids=True,
+        )
+        _insert(
+            s,
+            CheckIn,
+            [
+                {
+                    "team_id": team_id,
+                    "commitment_id": cid,
+                    "count": 1,
+                    "created_at": datetime(2026, 11, 12, 9, tzinfo=UTC),
+                }
+                for cid in commitments
+            ],
+        )
         group = CoachingSession(
             team_id=team_id, manager_user_id=manager, kind="group", minutes=30, occurred_on=date(2026, 11, 12)
         )
         s.add(group)
         s.flush()
-        s.add_all([SessionAttendee(team_id=team_id, session_id=id_of(group), person_id=id_of(p)) for p in people])
+        _insert(s, SessionAttendee, [{"team_id": team_id, "session_id": id_of(group), "person_id": p} for p in people])
         s.commit()
 
 

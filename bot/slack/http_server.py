@@ -11,9 +11,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import build_context
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -32,8 +36,30 @@ def _plain(start_response: Callable[..., Any], status: str, body: dict[str, Any]
     return [data]
 
 
+def read_form(req: BoltRequest) -> BoltRequest:
+    """Bolt takes any form body in which the word "payload" appears (a slash command's text, say) for
+    an interactive payload, finds none and reads the request as empty; read such a body as the form
+    it is."""
+    raw = req.raw_body
+    if req.body or "payload" not in raw or raw.lstrip().startswith("{"):
+        return req
+    form = dict(parse_qsl(raw, keep_blank_values=True))
+    if "payload" not in form:
+        req.body = form
+        req.context = build_context(BoltContext({}), form)
+    return req
+
+
+class _Handler(SlackRequestHandler):
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        headers = request.get_headers()
+        return self.app.dispatch(
+            read_form(BoltRequest(body=request.get_body(), query=request.query_string, headers=headers))
+        )
+
+
 def make_wsgi_app(app: App, engine: Engine, signing_secret: str) -> WSGIApp:
-    slack = SlackRequestHandler(app, path="/slack/events")
+    slack = _Handler(app, path="/slack/events")
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
