@@ -90,7 +90,7 @@ def _oauth(ctx: AppContext, client: WebClient) -> dict[str, Any]:
             )
 
     return {
-        "oauth_settings": installs.oauth_settings(on_installed),
+        "oauth_flow": installs.oauth_flow(on_installed),
         "authorize": installs.authorize(),
         "user_facing_authorize_error_message": NOT_INSTALLED,
     }

@@ -11,7 +11,6 @@ Where Coachbot looks (its "home"), one rule for every command:
 Relative file paths in the settings (the SQLite file in `DATABASE_URL`, the default
 `sqlite:///coachbot.db` included, and `COACHBOT_PLAYBOOK`) are resolved against the home, never
 against the process's current directory. Absolute paths and PostgreSQL URLs are used as given.
-
 `Settings` is a pydantic-settings model: each field names its variable and its validators say what is
 wrong in one line naming it. `load_settings` applies the home rule, reads the variables (environment over
 `.env`) and makes each error one line of a `SettingsError`, never showing a secret (nor does the repr).
@@ -147,6 +146,8 @@ class Settings(BaseSettings):
                 "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: set SLACK_BOT_TOKEN for one workspace, or "
                 "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for many (OAuth install), not both"
             )
+        if value and info.data.get("app_token"):
+            _problem("SLACK_APP_TOKEN is for Socket Mode (one workspace): unset it when SLACK_CLIENT_ID is set")
         return value
 
     @field_validator("client_secret")
@@ -288,11 +289,8 @@ def _bounds(field: FieldInfo) -> tuple[int, int]:
 
 def variable_names() -> dict[str, str]:
     """Field name -> the variable it is read from."""
-    return {
-        name: field.validation_alias
-        for name, field in Settings.model_fields.items()
-        if isinstance(field.validation_alias, str)
-    }
+    aliases = {name: field.validation_alias for name, field in Settings.model_fields.items()}
+    return {name: alias for name, alias in aliases.items() if isinstance(alias, str)}
 
 
 class VariablesSource(PydanticBaseSettingsSource):

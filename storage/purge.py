@@ -9,13 +9,14 @@ team id in the order that foreign keys allow leaves nothing of the workspace beh
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel, col
 
 import storage.models  # noqa: F401  (every table on the metadata, the installation store's included)
-from storage.install_tables import oauth_states
+from storage.install_tables import installations, oauth_states
 from storage.models import Workspace
 
 
@@ -33,28 +34,57 @@ def _counts(conn: Connection, team_id: str) -> dict[str, int]:
     return counts
 
 
-def purge_team(engine: Engine, team_id: str, dry_run: bool = False) -> dict[str, int]:
-    """Rows per table that belong to the workspace, deleted unless `dry_run`; one transaction."""
+def purge_team(
+    engine: Engine, team_id: str, dry_run: bool = False, expired_before: datetime | None = None
+) -> dict[str, int]:
+    """Rows per table that belong to the workspace, deleted unless `dry_run`; one transaction. With
+    `expired_before`, only while the workspace is still uninstalled since before then (checked in the
+    same transaction, its row locked: a reinstall that came in meanwhile keeps everything)."""
     with engine.begin() as conn:
+        if expired_before is not None and not _still_expired(conn, team_id, expired_before):
+            return {}
         counts = _counts(conn, team_id)
-        if not dry_run:
-            for table in team_tables():
-                if table.name in counts:
-                    conn.execute(delete(table).where(table.c.team_id == team_id))
-    return counts
+        if dry_run:
+            return counts
+        deleted = {}
+        for table in team_tables():
+            if table.name in counts:
+                gone = conn.execute(delete(table).where(table.c.team_id == team_id))
+                deleted[table.name] = int(gone.rowcount if gone.rowcount is not None and gone.rowcount >= 0 else 0)
+    return {name: n for name, n in deleted.items() if n}
+
+
+def is_installed(engine: Engine, team_id: str) -> bool:
+    """The workspace is active, or holds an installation (a bot token) of Coachbot."""
+    with engine.connect() as conn:
+        active = conn.execute(
+            select(func.count()).where(col(Workspace.team_id) == team_id, col(Workspace.active).is_(True))
+        ).scalar_one()
+        return bool(active) or _has_installation(conn, team_id)
+
+
+def _has_installation(conn: Connection, team_id: str) -> bool:
+    return bool(conn.execute(select(func.count()).where(installations.c.team_id == team_id)).scalar_one())
+
+
+def _expired(before: datetime) -> list[Any]:
+    return [
+        col(Workspace.active).is_(False),
+        col(Workspace.uninstalled_at).is_not(None),
+        col(Workspace.uninstalled_at) < before,
+    ]
+
+
+def _still_expired(conn: Connection, team_id: str, before: datetime) -> bool:
+    query = select(col(Workspace.id)).where(col(Workspace.team_id) == team_id, *_expired(before)).with_for_update()
+    return conn.execute(query).first() is not None and not _has_installation(conn, team_id)
 
 
 def expired_teams(engine: Engine, before: datetime) -> list[str]:
-    """Workspaces uninstalled before `before` and not installed again since."""
+    """Workspaces uninstalled before `before` and not installed again since (no installation either)."""
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(col(Workspace.team_id)).where(
-                col(Workspace.active).is_(False),
-                col(Workspace.uninstalled_at).is_not(None),
-                col(Workspace.uninstalled_at) < before,
-            )
-        )
-        return sorted(str(r[0]) for r in rows)
+        teams = conn.execute(select(col(Workspace.team_id)).where(*_expired(before))).scalars().all()
+        return sorted(str(t) for t in teams if not _has_installation(conn, str(t)))
 
 
 def drop_expired_states(engine: Engine, now: datetime) -> int:

@@ -4,6 +4,8 @@ own client, the dispatcher's per-workspace clients). The parsers are added by `b
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
 
     from bot.context import AppContext
 
+TEAM_ID_RE = re.compile(r"T[A-Z0-9]{2,31}")
 OAUTH_NEEDS_TEAM = "--team T is needed when SLACK_CLIENT_ID is set: each workspace has its own token"
 
 
@@ -47,39 +50,56 @@ def dispatch_clients(ctx: AppContext) -> Callable[[str], WebClient] | None:
     return lambda team_id: installs.clients.get(team_id, "dispatch")
 
 
+def _team(value: str) -> str:
+    """A Slack team id (T...), or a SettingsError naming what was given (shortened, printable)."""
+    if not TEAM_ID_RE.fullmatch(value or ""):
+        shown = value[:40].encode("ascii", "backslashreplace").decode() + ("..." if len(value) > 40 else "")
+        raise SettingsError(
+            [f"--team '{shown}' is not a Slack team id (T followed by capitals and digits, like T0123ABCD)"]
+        )
+    return value
+
+
+def _refuse(line: str) -> int:
+    print(f"coachbot: {line}", file=sys.stderr)
+    return 1
+
+
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     from bot.install.flows import purge_expired, purge_team
     from storage.db import make_engine
     from storage.migrate import upgrade
+    from storage.purge import is_installed
 
-    if bool(args.team) == bool(args.expired):
+    if bool(args.team is not None) == bool(args.expired):
         raise SettingsError(["purge needs either --team T or --expired"])
+    team = None if args.expired else _team(args.team)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    if args.expired:
+    if team is None:
+        purged = purge_expired(engine, settings.retention_days, dry_run=args.dry_run)
+        rows = "".join(f"\n  {t}: {n} row(s)" for t, n in purged.items())
         if args.dry_run:
-            from datetime import UTC, datetime, timedelta
-
-            from storage.purge import expired_teams
-
-            teams = expired_teams(engine, datetime.now(UTC) - timedelta(days=settings.retention_days))
-            print(
-                f"dry run, nothing deleted. {len(teams)} workspace(s) past {settings.retention_days} days: "
-                + (", ".join(teams) or "none")
-            )
-            return 0
-        purged = purge_expired(engine, settings.retention_days)
-        print(
-            f"purged {len(purged)} workspace(s) uninstalled more than {settings.retention_days} days ago"
-            + "".join(f"\n  {team}: {n} row(s)" for team, n in purged.items())
-        )
+            days, teams = settings.retention_days, ", ".join(purged) or "none"
+            print(f"dry run, nothing deleted. {len(purged)} workspace(s) past {days} days: {teams}{rows}")
+        else:
+            print(f"purged {len(purged)} workspace(s) uninstalled more than {settings.retention_days} days ago{rows}")
         return 0
-    counts = purge_team(engine, args.team, args.dry_run)
+    installed = is_installed(engine, team)
+    if installed and not args.dry_run and not args.even_if_installed:
+        return _refuse(
+            f"workspace {team} is still installed; nothing was deleted. Uninstall Coachbot there first (its data "
+            "is then deleted after COACHBOT_RETENTION_DAYS, or at once by this command), or add --even-if-installed "
+            "to delete its data and tokens now"
+        )
+    counts = purge_team(engine, team, args.dry_run)
     detail = "".join(f"\n  {table}: {n}" for table, n in sorted(counts.items()))
     verb = "would delete" if args.dry_run else "deleted"
     print(
-        ("dry run, nothing deleted. " if args.dry_run else "") + f"{verb} {sum(counts.values())} row(s) of "
-        f"workspace {args.team}" + (detail or " (it has none)")
+        ("dry run, nothing deleted. " if args.dry_run else "")
+        + f"{verb} {sum(counts.values())} row(s) of workspace {team}"
+        + (" (still installed: a real purge needs --even-if-installed)" if installed and args.dry_run else "")
+        + (detail or " (it has none)")
     )
     return 0
 
@@ -88,17 +108,21 @@ def cmd_playbook(args: argparse.Namespace, settings: Settings) -> int:
     from bot.install.flows import set_playbook
     from storage.db import make_engine
     from storage.migrate import upgrade
+    from storage.purge import is_installed
 
     if bool(args.file) == bool(args.default):
         raise SettingsError(["playbook needs a FILE, or --default to go back to the shared playbook"])
+    team = _team(args.team)
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    chosen = set_playbook(engine, args.team, None if args.default else args.file)
+    if args.file and not is_installed(engine, team):
+        return _refuse(f"workspace {team} is not installed: nothing was changed (is the team id right?)")
+    chosen = set_playbook(engine, team, None if args.default else args.file)
     if args.default:
-        print(f"workspace {args.team} uses the shared playbook again ({settings.playbook_path or 'the default'})")
+        print(f"workspace {team} uses the shared playbook again ({settings.playbook_path or 'the default'})")
     else:
         print(
-            f"workspace {args.team} now uses {args.file}: {len(chosen.archetypes)} archetype(s), "
+            f"workspace {team} now uses {args.file}: {len(chosen.archetypes)} archetype(s), "
             f"{len(chosen.gaps)} gap(s); running bots pick it up within a minute"
         )
     return 0
@@ -111,11 +135,17 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], load: Callable
         "delete every row of a workspace now (--team T), or of workspaces uninstalled too long ago (--expired)",
         "Delete a workspace's data from every table: at once with --team T (--dry-run counts the rows per\n"
         "table and deletes nothing), or for every workspace uninstalled more than COACHBOT_RETENTION_DAYS\n"
-        "ago with --expired (the running bot also does this once an hour). A reinstall before then keeps it.",
+        "ago with --expired (the running bot also does this once an hour). A reinstall before then keeps it.\n"
+        "A workspace that still has Coachbot installed is refused unless --even-if-installed is given.",
     )
     pur.add_argument("--team", help="Slack team id (T...) whose data goes now")
     pur.add_argument("--expired", action="store_true", help="every workspace past the retention period")
     pur.add_argument("--dry-run", action="store_true", help="count, delete nothing")
+    pur.add_argument(
+        "--even-if-installed",
+        action="store_true",
+        help="with --team: purge a workspace that still has Coachbot installed (its tokens go too)",
+    )
     pur.set_defaults(func=lambda args: cmd_purge(args, load()))
     pla = command(
         "playbook",

@@ -72,7 +72,9 @@ def make_wsgi_app(app: App, engine: Engine, signing_secret: str) -> WSGIApp:
                 return _plain(start_response, "503 Service Unavailable", {"ok": False, "database": "down"})
             return _plain(start_response, "200 OK", {"ok": True})
         flow = app.oauth_flow  # many workspaces: Bolt's install pages (browser GETs, not signed by Slack)
-        if flow is not None and method == "GET" and path in (flow.install_path, flow.redirect_uri_path):
+        if flow is not None and path in (flow.install_path, flow.redirect_uri_path):
+            if method != "GET":  # browser pages: a POST here is a confused client, not Slack
+                return _plain(start_response, "405 Method Not Allowed", {"ok": False})
             try:
                 return slack(environ, start_response)
             except Exception as exc:  # a broken database or Slack answer: a plain error, never a traceback

@@ -25,11 +25,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
-from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.callback_options import CallbackOptions, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
@@ -38,12 +40,16 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import delete, desc, select
+from sqlalchemy import delete, desc, func, select
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings
+from bot.slack.install_pages import WorkspaceOnlyFlow, failure_page
 
 log = logging.getLogger("coachbot.installs")
+# slack_sdk's stores log whole rows (tokens, states) at DEBUG: they log under slack_sdk's name, which
+# bot.logging_setup keeps at WARNING even when COACHBOT_LOG_LEVEL=DEBUG.
+STORE_LOG = logging.getLogger("slack_sdk.oauth.coachbot")
 # What the app asks for at install time: manifest.oauth.yml lists the same (tests/test_manifest.py).
 BOT_SCOPES = (
     "commands",
@@ -78,7 +84,7 @@ class SignedStateStore(SQLAlchemyOAuthStateStore):
     """slack_sdk's SQLAlchemy state store, with each state signed (HMAC-SHA256, SLACK_STATE_SECRET)."""
 
     def __init__(self, secret: str, engine: Engine, expiration_seconds: int = STATE_SECONDS):
-        super().__init__(expiration_seconds=expiration_seconds, engine=engine, logger=log)
+        super().__init__(expiration_seconds=expiration_seconds, engine=engine, logger=STORE_LOG)
         self._key = secret.encode()
 
     def _sign(self, value: str) -> str:
@@ -226,7 +232,7 @@ class Installs:
         self, settings: Settings, engine: Engine, client: WebClient, factories: dict[str, Callable[[str], WebClient]]
     ):
         self.settings = settings
-        self.store = SQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine, logger=log)
+        self.store = SQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine, logger=STORE_LOG)
         self.states = SignedStateStore(settings.state_secret, engine)
         self.rotator = TokenRotator(client_id=settings.client_id, client_secret=settings.client_secret, client=client)
         self.clients = TeamClients(self.store, self.rotator, factories)
@@ -250,10 +256,6 @@ class Installs:
             on_installed(args.installation)
             return args.default.success(args)
 
-        def failure(args: FailureArgs) -> BoltResponse:
-            log.warning("install failed reason=%s", args.reason)
-            return args.default.failure(args)
-
         return OAuthSettings(
             client_id=self.settings.client_id,
             client_secret=self.settings.client_secret,
@@ -264,21 +266,32 @@ class Installs:
             token_rotation_expiration_minutes=ROTATE_MINUTES,
             state_store=self.states,
             state_expiration_seconds=STATE_SECONDS,
-            callback_options=CallbackOptions(success=success, failure=failure),
+            callback_options=CallbackOptions(success=success, failure=failure_page),
             logger=logging.getLogger("coachbot.bolt"),
         )
 
-    def remove(self, team_id: str) -> int:
-        """Delete every installation and bot token of the workspace at once (uninstall, revocation)."""
+    def oauth_flow(self, on_installed: Callable[[Installation], None]) -> OAuthFlow:
+        return WorkspaceOnlyFlow(
+            client=self.client, logger=logging.getLogger("coachbot.bolt"), settings=self.oauth_settings(on_installed)
+        )
+
+    def remove(self, team_id: str, until: datetime | None = None) -> tuple[int, int]:
+        """Delete the workspace's installations and bot tokens made up to `until` (an uninstall's or a
+        revocation's time; None: all of them) at once. Returns (rows deleted, installations kept because
+        they came later: the workspace was installed again before Slack's event arrived)."""
+        cutoff = (until or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)  # stored as naive UTC
         removed = 0
         with self.store.engine.begin() as conn:
             for table in (self.store.installations, self.store.bots):
-                gone = conn.execute(
-                    delete(table).where(table.c.client_id == self.store.client_id, table.c.team_id == team_id)
-                )
+                mine = (table.c.client_id == self.store.client_id) & (table.c.team_id == team_id)
+                gone = conn.execute(delete(table).where(mine, table.c.installed_at <= cutoff))
                 removed += int(gone.rowcount or 0)
+            i = self.store.installations
+            newer = conn.execute(
+                select(func.count()).where(i.c.client_id == self.store.client_id, i.c.team_id == team_id)
+            ).scalar_one()
         self.clients.forget(team_id)
-        return removed
+        return removed, int(newer)
 
 
 def build_installs(settings: Settings, engine: Engine, client: WebClient | None = None) -> Installs:
