@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,9 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from bot.playbook.models import Playbook, parse_playbook
+from bot.playbook.models import Playbook, PlaybookError, parse_playbook
 from bot.settings import Settings
 from storage.install_tables import WorkspacePlaybook
+
+log = logging.getLogger("coachbot.playbook")
 
 PLAYBOOK_RECHECK_SECONDS = 60.0  # a workspace's own playbook, changed by `coachbot playbook`, applies within this
 
@@ -69,7 +72,13 @@ class AppContext:
             previous = cached[1] if cached is not None else None
             source = f"{row.source_name} (workspace {team_id}, {row.updated_at:%Y-%m-%d %H:%M})"
             own = previous if previous is not None and previous.source == source else None
-            own = own or parse_playbook(yaml.safe_load(row.content), source)
+            try:
+                own = own or parse_playbook(yaml.safe_load(row.content), source)
+            except (PlaybookError, yaml.YAMLError) as exc:  # stored before a playbook format change, say
+                log.error(
+                    "workspace playbook unusable team=%s error=%s; using the shared one", team_id, type(exc).__name__
+                )
+                own = None
         with self.team_playbooks.lock:
             self.team_playbooks.seen[team_id] = (now, own)
         return own

@@ -4,10 +4,11 @@ the retention period (a reinstall picks it back up) and is deleted after it, or 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlmodel import Session, SQLModel, col
 
 from storage import queries
@@ -145,7 +146,7 @@ def test_the_dispatchers_housekeeping_purges_workspaces_past_retention(
     assert team_rows(engine, "T0TEAM") == {}
 
 
-def test_a_workspace_can_have_its_own_playbook(oauth, slack, engine, cli, monkeypatch, tmp_path):
+def test_a_workspace_can_have_its_own_playbook(oauth, slack, engine, cli, monkeypatch, tmp_path, caplog):
     from importlib import resources
 
     install(oauth, "code-a")
@@ -173,3 +174,13 @@ def test_a_workspace_can_have_its_own_playbook(oauth, slack, engine, cli, monkey
     oauth.ctx.team_playbooks.seen.clear()  # running bots look again within a minute; this one now
     oauth.command(MANAGER, f"profile <@{REP}>", team_id="T0TEAM")
     assert "Bedrock" not in slack.fake.last_response_text()
+    # A stored playbook that no longer parses (written before a format change, say) is never a failed
+    # request: the workspace gets the shared playbook and the operator one log line.
+    assert run("playbook", "--team", "T0TEAM", str(own))[0] == 0
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE workspace_playbook SET content = 'archetypes: 3' WHERE team_id = 'T0TEAM'"))
+    oauth.ctx.team_playbooks.seen.clear()
+    with caplog.at_level(logging.ERROR, logger="coachbot.playbook"):
+        r = oauth.command(MANAGER, f"profile <@{REP}>", team_id="T0TEAM")
+    assert r.status == 200 and "Root" in slack.fake.last_response_text()
+    assert [m for m in caplog.messages if "workspace playbook unusable team=T0TEAM" in m]
