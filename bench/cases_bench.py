@@ -29,6 +29,7 @@ from sqlalchemy import event, insert  # noqa: E402
 from sqlalchemy import select as sa_select  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
+from bench import analyze  # noqa: E402
 from bot.cases import rules  # noqa: E402
 from bot.cases import service as cases  # noqa: E402
 from bot.playbook.models import load_playbook  # noqa: E402
@@ -83,7 +84,7 @@ def seed(engine, team: str, closed: int, rng: random.Random) -> None:
         ])  # fmt: skip
         columns = (col(Diagnosis.id), col(Diagnosis.person_id), col(Diagnosis.gap), col(Diagnosis.created_at))
         diag = list(s.execute(sa_select(*columns, col(Diagnosis.evidence)).where(col(Diagnosis.team_id) == team)
-                              .order_by(col(Diagnosis.id))).tuples())  # fmt: skip
+                              .order_by(col(Diagnosis.id))))  # fmt: skip
         _insert(s, Commitment, [
             {"team_id": team, "person_id": pid, "manager_user_id": "M", "diagnosis_id": did, "gap": gap,
              "behavior": f"behavior {did}-{k}", "target_count": 3, "window_days": 7, "practice_format": "call_review",
@@ -169,6 +170,7 @@ def main() -> None:
     started = time.perf_counter()
     for team, closed in sizes.items():
         seed(engine, team, closed, rng)
+    analyze(engine)
     print(
         f"database: {engine.dialect.name} · cores: {os.cpu_count()} · seeded in {time.perf_counter() - started:.0f} s"
     )

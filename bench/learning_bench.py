@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, insert  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
+from bench import analyze  # noqa: E402
 from bot.coaching import service as coaching  # noqa: E402
 from bot.learning import service as learning  # noqa: E402
 from bot.playbook.models import load_playbook  # noqa: E402
@@ -152,6 +153,7 @@ def main() -> int:
         with Session(engine) as s:
             learning.rebuild(s, team)
             s.commit()
+    analyze(engine)
     print(f"cores {os.cpu_count()}, database {url.split(':', 1)[0]}, seeded in {time.perf_counter() - started:.0f} s")
     print(f"target {TARGET * 1000:.0f} ms for the form's suggestions at 50,000, statements equal at both sizes")
     print(f"{'case':<18} {'workspace':<15} {'time':>10} {'statements':>11}")

@@ -471,7 +471,7 @@ class SlackFakeServer:
         handler = type("Handler", (_Handler,), {"fake": self.fake})
         self.httpd = _QuietServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
 
     @property
     def base(self) -> str:
