@@ -590,6 +590,22 @@ def harness(slack: SlackFakeServer, database_url: str, engine, playbook) -> Iter
         h.close()
 
 
+@pytest.fixture
+def errors(caplog: pytest.LogCaptureFixture):
+    """What Coachbot logged at ERROR or with a traceback (a listener, form, command or pass that
+    raised), as "logger: message" lines; the attack suites assert there are none."""
+    caplog.set_level(logging.INFO)
+
+    def found() -> list[str]:
+        return [
+            f"{r.name}: {r.getMessage()}"
+            for r in caplog.records
+            if (r.levelno >= logging.ERROR or r.exc_info) and r.name.startswith("coachbot")
+        ]
+
+    return found
+
+
 HEADER = "rep,manager,archetype,seat,seat_archetype,coachability,drive,resilience,deal_killers,gaps,start_date\n"
 
 

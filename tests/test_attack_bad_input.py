@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import logging
 import time
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,20 +22,6 @@ from tests.harness import num, opened_view, sel, txt
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 NOW = datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def errors(caplog):
-    caplog.set_level(logging.WARNING)
-
-    def found() -> list[str]:
-        return [
-            f"{r.name}: {r.getMessage()}"
-            for r in caplog.records
-            if (r.levelno >= logging.ERROR or r.exc_info) and r.name.startswith("coachbot")
-        ]
-
-    return found
 
 
 @pytest.fixture

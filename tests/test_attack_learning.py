@@ -8,9 +8,7 @@ where the backend matters); each case checks what Slack received and what the da
 from __future__ import annotations
 
 import json
-import logging
 import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -42,21 +40,6 @@ TODAY = datetime(2026, 11, 12, 15, 0, tzinfo=UTC)
 OTHER_REP = "UOREP1"
 ROWS = (*STANDARD_ROWS, f"{OTHER_REP},{OTHER_MANAGER},Root,Hunter,Engine,70,70,70,,discovery,2025-02-01")
 INJECTION = "<!channel> see <https://evil.example|your bonus> & <@UADMIN> now"
-
-
-@pytest.fixture
-def errors(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
-    """ERROR lines (or tracebacks) Coachbot logged: a listener, form or pass that raised."""
-    caplog.set_level(logging.WARNING)
-
-    def found() -> list[str]:
-        return [
-            f"{r.name}: {r.getMessage()}"
-            for r in caplog.records
-            if (r.levelno >= logging.ERROR or r.exc_info) and r.name.startswith("coachbot")
-        ]
-
-    return found
 
 
 @pytest.fixture

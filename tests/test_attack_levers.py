@@ -20,7 +20,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,21 +114,6 @@ def _weeks(rep: str, values: list[float], quality: float = 60.0) -> list[str]:
         year, week, _ = (monday - timedelta(weeks=len(values) - 1 - i)).isocalendar()
         rows.append(f"{rep},{year}-W{week:02d},{value},10000,{quality},,,")
     return rows
-
-
-@pytest.fixture
-def errors(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
-    """ERROR lines (or tracebacks) Coachbot logged: a listener or command that raised."""
-    caplog.set_level(logging.INFO)
-
-    def found() -> list[str]:
-        return [
-            f"{r.name}: {r.getMessage()}"
-            for r in caplog.records
-            if (r.levelno >= logging.ERROR or r.exc_info) and r.name.startswith("coachbot")
-        ]
-
-    return found
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ The promises tried (README "30/60/90 onboarding" and "PIPs", and "Privacy and sa
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -133,21 +132,6 @@ FAULTS: dict[str, Callable[[SlackFake], None]] = {
     "post-reset": lambda f: f.lose_answer("chat.postMessage", status=0),
     "post-reset-history-down": _post_reset_history_down,
 }
-
-
-@pytest.fixture
-def errors(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
-    """ERROR lines (or tracebacks) Coachbot logged: a listener that raised."""
-    caplog.set_level(logging.WARNING)
-
-    def found() -> list[str]:
-        return [
-            f"{r.name}: {r.getMessage()}"
-            for r in caplog.records
-            if (r.levelno >= logging.ERROR or r.exc_info) and r.name.startswith("coachbot")
-        ]
-
-    return found
 
 
 # --- 30/60/90 plans ------------------------------------------------------------------------------------
