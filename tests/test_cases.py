@@ -13,6 +13,8 @@ from sqlmodel import Session, select
 
 from bot.cases import rules
 from bot.cases import service as cases
+from bot.playbook.content import shipped_section
+from bot.playbook.models import Playbook, parse_playbook
 from bot.team.service import build_messages
 from storage import queries
 from storage.models import CaseDoc, CheckIn, Commitment, Diagnosis, Person, RepMetric
@@ -236,6 +238,28 @@ def test_missed_cycles_without_check_ins_read_as_not_bought_in(h):
 def test_no_second_opinion_for_one_miss_or_a_mixed_streak(h, logged):
     _streak(h, REP2, logged)
     assert _opinion_top(_open_form(h, MANAGER, REP2)) is None
+
+
+def _own_words(h, pattern: str, label: str, reading: str) -> Playbook:
+    """The workspace's playbook with its own label and reading for one pattern (the rest as shipped)."""
+    data = json.loads(json.dumps(shipped_section()))  # a copy of the default playbook as written
+    data["second_opinion"]["patterns"][pattern] = {"label": label, "reading": reading}
+    h.ctx.playbook = parse_playbook(data, "ours.yml")
+    return h.ctx.playbook
+
+
+def test_the_playbook_words_the_second_opinion_in_the_form_and_the_summary(h):
+    _streak(h, REP2, (2, 1))
+    reading = "Ours: ask <@U0> what blocks the calls & check the territory before another drill."
+    _own_words(h, "effort_without_movement", "tries & stalls", reading)
+    blocks = _open_form(h, MANAGER, REP2)
+    top = _opinion_top(blocks)
+    assert top and "*Second opinion: tries &amp; stalls*" in top and "effort without movement" not in top
+    shown = "Ours: ask &lt;@U0&gt; what blocks the calls &amp; check the territory before another drill."
+    assert blocks[1]["elements"][0]["text"] == f"*How to read it:* {shown} Worth diagnosing again below."
+    assert "not a motivation problem" not in _texts(blocks)  # the shipped reading is gone
+    assert f"*Second opinion* <@{REP2}>: " in (summary := _summary_text(h))
+    assert f"{shown} `/diagnose <@{REP2}>` shows the trail." in summary
 
 
 def _flat_figures(engine, rep: str) -> None:

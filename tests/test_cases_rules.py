@@ -126,13 +126,14 @@ def test_missed_cycles_with_check_ins_are_effort_without_movement():
     )
     assert opinion is not None and opinion.pattern == Pattern.EFFORT_WITHOUT_MOVEMENT
     assert opinion.gap == "discovery" and [c.commitment_id for c in opinion.trail] == [2, 3]
-    assert "seat" in opinion.reading and "environment" in opinion.reading
+    reading = RULES.patterns.of(opinion.pattern).reading  # the default playbook's words
+    assert "seat" in reading and "environment" in reading
 
 
 def test_missed_cycles_without_check_ins_are_not_bought_in():
     opinion = second_opinion([_cycle(1, "missed", 0), _cycle(2, "missed", 0)], DIAGNOSED, None, RULES)
     assert opinion is not None and opinion.pattern == Pattern.NOT_BOUGHT_IN
-    assert "bought into the change" in opinion.reading
+    assert "bought into the change" in RULES.patterns.of(opinion.pattern).reading
 
 
 def test_met_cycles_with_flat_numbers_point_at_environment_or_seat():
@@ -166,6 +167,15 @@ def test_met_cycles_with_flat_numbers_point_at_environment_or_seat():
 )
 def test_no_second_opinion(cycles, diagnoses, verdict):
     assert second_opinion(cycles, diagnoses, verdict, RULES) is None
+
+
+def test_every_pattern_has_its_words_in_the_playbook():
+    """The pattern keys are Coachbot's; the playbook's `second_opinion.patterns` has one entry per key."""
+    assert set(type(RULES.patterns).model_fields) == {p.value for p in Pattern}
+    for pattern in Pattern:
+        assert RULES.patterns.of(pattern).label and RULES.patterns.of(pattern).reading
+    with pytest.raises(KeyError):
+        RULES.patterns.of("model_dump")
 
 
 def test_the_threshold_comes_from_the_playbook():

@@ -158,6 +158,52 @@ def test_broken_playbook_names_file_key_and_reason(tmp_path, mutate, expected):
     assert f"playbook {path}: {expected}" in str(err.value)
 
 
+def test_a_playbook_without_second_opinion_words_reads_them_from_the_default(tmp_path):
+    data = yaml.safe_load(DEFAULT_YML.read_text())
+    shipped = load_playbook().second_opinion
+    del data["second_opinion"]["patterns"]
+    data["second_opinion"]["missed_cycles"] = 3
+    path = tmp_path / "ours.yml"
+    path.write_text(yaml.safe_dump(data))
+    ours = load_playbook(str(path)).second_opinion
+    assert ours.missed_cycles == 3 and ours.patterns == shipped.patterns
+    assert ours.patterns.of("not_bought_in").label == "missed without check-ins"
+    del data["second_opinion"]
+    path.write_text(yaml.safe_dump(data))
+    assert load_playbook(str(path)).second_opinion == shipped
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda o: o["patterns"].pop("met_but_flat"),
+            "second_opinion.patterns.met_but_flat: missing (must be a non-empty mapping)",
+        ),
+        (
+            lambda o: o["patterns"]["not_bought_in"].pop("reading"),
+            "second_opinion.patterns.not_bought_in.reading: missing or empty text",
+        ),
+        (
+            lambda o: o["patterns"]["not_bought_in"].update(label="L" * 41),
+            "second_opinion.patterns.not_bought_in.label: 41 characters, at most 40 allowed",
+        ),
+        (
+            lambda o: o["patterns"].update(lazy={"label": "x", "reading": "y"}),
+            "second_opinion.patterns.lazy: unknown key; use effort_without_movement, not_bought_in, met_but_flat",
+        ),
+    ],
+)
+def test_second_opinion_words_have_one_line_problems(tmp_path, mutate, expected):
+    data = yaml.safe_load(DEFAULT_YML.read_text())
+    mutate(data["second_opinion"])
+    path = tmp_path / "broken.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(PlaybookError) as err:
+        load_playbook(str(path))
+    assert err.value.problems == [expected]
+
+
 def test_broken_playbook_stops_cli_with_exit_2(tmp_path, monkeypatch, capsys):
     path = tmp_path / "bad.yml"
     path.write_text("archetypes: [unclosed\n")

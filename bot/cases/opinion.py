@@ -1,6 +1,6 @@
 """A second opinion: when what happened after a diagnosis does not fit it, say so and suggest a new look.
 
-Three patterns, each with the method's reading of it:
+Three patterns; the playbook's `second_opinion.patterns` gives each its label and reading:
 
 - effort without movement: a gap diagnosed as a coaching gap, its last cycles all missed although
   the rep logged check-ins in every one. Effort is there, so this is not motivation: look at the
@@ -32,33 +32,11 @@ PLAN_PREFIX = "onboarding:"  # plan steps are not coaching cycles on a diagnosed
 
 
 class Pattern(StrEnum):
+    """The keys of the playbook's `second_opinion.patterns` (bot.playbook.thresholds.OpinionPatterns)."""
+
     EFFORT_WITHOUT_MOVEMENT = "effort_without_movement"
     NOT_BOUGHT_IN = "not_bought_in"
     MET_BUT_FLAT = "met_but_flat"
-
-
-READINGS = {
-    Pattern.EFFORT_WITHOUT_MOVEMENT: (
-        "The rep keeps trying and the behavior still does not land. That is not a motivation problem: "
-        "check whether the seat asks for something their wiring does not do, or whether something in "
-        "the environment (leads, territory, product, process) is in the way."
-    ),
-    Pattern.NOT_BOUGHT_IN: (
-        "Nothing was logged while the cycles were missed: the behavior is not being tried. Read it as "
-        "a diagnosis problem (the rep has not bought into the change), not as a skill gap that needs "
-        "more drills. Talk about it before prescribing again."
-    ),
-    Pattern.MET_BUT_FLAT: (
-        "The behavior shows up, cycle after cycle, yet the numbers have not moved in a quarter. Coaching "
-        "the same thing harder will not change that: look at the environment first, then at the seat."
-    ),
-}
-
-TITLES = {
-    Pattern.EFFORT_WITHOUT_MOVEMENT: "effort without movement",
-    Pattern.NOT_BOUGHT_IN: "missed without check-ins",
-    Pattern.MET_BUT_FLAT: "behaviors met, numbers flat",
-}
 
 
 @dataclass(frozen=True)
@@ -86,14 +64,6 @@ class SecondOpinion:
     pattern: Pattern
     gap: str | None  # the gap of the streak; None for met-but-flat, which is about the numbers
     trail: tuple[Cycle, ...]  # the cycles behind it, oldest first
-
-    @property
-    def reading(self) -> str:
-        return READINGS[self.pattern]
-
-    @property
-    def title(self) -> str:
-        return TITLES[self.pattern]
 
 
 def _latest_on(diagnoses: Sequence[Diagnosed], gap: str) -> Diagnosed | None:

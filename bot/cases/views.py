@@ -39,21 +39,23 @@ def _what(opinion: SecondOpinion, playbook: Playbook) -> str:
 
 def second_opinion_blocks(opinion: SecondOpinion, playbook: Playbook) -> list[dict[str, Any]]:
     """The section at the top of the diagnose form: what happened, the evidence, the reading."""
+    words = playbook.second_opinion.patterns.of(opinion.pattern)
     trail = "\n".join(_trail_line(c) for c in opinion.trail[-TRAIL_SHOWN:])
     return [
         section(
-            f":mag: *Second opinion: {opinion.title}*\nThe outcomes do not fit the diagnosis: "
+            f":mag: *Second opinion: {escape_mrkdwn(words.label)}*\nThe outcomes do not fit the diagnosis: "
             f"{_what(opinion, playbook)}.\n{trail}"
         ),
-        context(f"*How to read it:* {escape_mrkdwn(opinion.reading)} Worth diagnosing again below."),
+        context(f"*How to read it:* {escape_mrkdwn(words.reading)} Worth diagnosing again below."),
     ]
 
 
 def second_opinion_flag(opinion: SecondOpinion, rep_user_id: str, playbook: Playbook) -> str:
     """One line in the weekly summary's flags."""
+    reading = playbook.second_opinion.patterns.of(opinion.pattern).reading
     return (
         f":mag: *Second opinion* <@{rep_user_id}>: {_what(opinion, playbook)}. "
-        f"{escape_mrkdwn(opinion.reading)} `/diagnose <@{rep_user_id}>` shows the trail."
+        f"{escape_mrkdwn(reading)} `/diagnose <@{rep_user_id}>` shows the trail."
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from bot.roster.import_rows import EXTRA, ImportRejected, Layout, subject
+from bot.roster.import_rows import EXTRA, ImportRejected, Layout, single_value, subject
 
 COLUMNS = (
     "rep",
@@ -78,15 +78,11 @@ class MetricRow:
 
 
 def _text(row: dict[str, Any], column: str, errs: list[str]) -> str | None:
-    value = row.get(column)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    errs.append(f"{column} must be a single value")
-    return None
+    """A cell as stripped text ("" when absent), or None with the reason in errs (the roster's rule)."""
+    text = single_value(row, column)
+    if text is None:
+        errs.append(f"{column} must be a single value")
+    return text
 
 
 def _figure(row: dict[str, Any], column: str, errs: list[str]) -> float | None:

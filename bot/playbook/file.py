@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from importlib import resources
-from typing import Annotated, Any, Literal, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -21,17 +18,26 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+from pydantic_core import ErrorDetails, InitErrorDetails
 
+from bot.playbook.content import (
+    KEY_PATTERN,
+    KEY_RE,
+    NAME_MAX,
+    PROBLEM,
+    Content,
+    Name,
+    Text,
+    one_line,
+    problem,
+    reject,
+    shipped_section,
+)
 from bot.playbook.fit_risk import FitRiskEntry, shipped_fit_risk
 from bot.playbook.learning import LearningRules
 from bot.playbook.thresholds import CoachingDebt, LaggingRules, PipRules, SecondOpinionRules
 
 CAUSES = ("seat_fit", "coaching_gap", "environmental_drag", "motivation")
-KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-KEY_RE = re.compile(KEY_PATTERN)
-NAME_MAX = 40  # names appear in headers, buttons and select options
-TEXT_MAX = 600  # keeps any one prompt well inside a 3000-character section
 DEFAULT = "default"  # the per-archetype entry for archetypes without their own
 PHASES = (1, 2, 3)  # the 30/60/90 plan: days 1-30, 31-60, 61-90
 MILESTONE_MAX = 150  # a milestone is one line in a plan, a modal and a DM
@@ -39,7 +45,6 @@ MILESTONES_MAX = 8  # per phase: more than this is a list, not a plan
 COUNT_MAX = 50  # a counted milestone's target: the same ceiling as a prescribed commitment's
 # "5× Lead a discovery call..." (or "5x ..."): a milestone that is a behavior, counted by check-ins
 COUNTED = re.compile(r"^(\d{1,3})\s?[×x]\s+(?=\S)")
-PROBLEM = "playbook_problem"  # the pydantic error type whose message is already the finished reason
 
 PROMPT_KEYS = (
     "data_first_opening",
@@ -65,24 +70,7 @@ class PlaybookError(Exception):
         super().__init__("\n".join(f"playbook {source}: {p}" for p in problems))
 
 
-def _problem(reason: str) -> PydanticCustomError:
-    """A validation error whose message is `reason`, ready for the `file: key.path: reason` line."""
-    return PydanticCustomError(PROBLEM, "{problem}", {"problem": reason})
-
-
-def _reject(reason: str) -> NoReturn:
-    raise _problem(reason)
-
-
 # --- value types -----------------------------------------------------------------------------------
-
-
-def _one_line(value: Any) -> Any:
-    """Text as it is shown: runs of whitespace (YAML line breaks included) become one space; an
-    empty value (`name:` with nothing after it) counts as empty text."""
-    if value is None:
-        return ""
-    return " ".join(value.split()) if isinstance(value, str) else value
 
 
 def _placeholders(value: str) -> str:
@@ -90,23 +78,21 @@ def _placeholders(value: str) -> str:
         value.format(**PLACEHOLDERS)
     except (KeyError, IndexError, ValueError) as exc:
         allowed = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
-        _reject(f"bad placeholder {exc}; use {allowed}")
+        reject(f"bad placeholder {exc}; use {allowed}")
     return value
 
 
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]
-Name = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=NAME_MAX)]
-Text = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=TEXT_MAX)]
 PromptText = Annotated[Text, AfterValidator(_placeholders)]
 Phrase = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
-Line = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=MILESTONE_MAX)]
+Line = Annotated[str, BeforeValidator(one_line), StringConstraints(min_length=1, max_length=MILESTONE_MAX)]
 
 
 def _counted(title: str) -> str:
     """A counted milestone's count must be one a commitment can take."""
     match = COUNTED.match(title)
     if match and not 1 <= int(match.group(1)) <= COUNT_MAX:
-        _reject(f"a counted milestone asks for 1 to {COUNT_MAX} times (found {match.group(1)})")
+        reject(f"a counted milestone asks for 1 to {COUNT_MAX} times (found {match.group(1)})")
     return title
 
 
@@ -115,7 +101,7 @@ MilestoneLine = Annotated[Line, AfterValidator(_counted)]
 
 def _milestone_count(titles: list[str]) -> list[str]:
     if not 1 <= len(titles) <= MILESTONES_MAX:
-        _reject(f"list 1 to {MILESTONES_MAX} milestones, one per item (found {len(titles)})")
+        reject(f"list 1 to {MILESTONES_MAX} milestones, one per item (found {len(titles)})")
     return titles
 
 
@@ -126,7 +112,7 @@ def _phase_numbers(table: Any) -> Any:
     wrong = [key for key in table if str(key) not in map(str, PHASES)]
     if wrong:
         details = [
-            InitErrorDetails(type=_problem("phase numbers are 1, 2 and 3"), loc=(str(key),), input=key) for key in wrong
+            InitErrorDetails(type=problem("phase numbers are 1, 2 and 3"), loc=(str(key),), input=key) for key in wrong
         ]
         raise ValidationError.from_exception_data("phase table", details)
     return {int(key): titles for key, titles in table.items()}
@@ -156,7 +142,7 @@ _V = TypeVar("_V")
 def _needs_default(table: dict[str, _V]) -> dict[str, _V]:
     if DEFAULT not in table:
         detail = InitErrorDetails(
-            type=_problem("missing (used for archetypes without their own entry)"), loc=(DEFAULT,), input=table
+            type=problem("missing (used for archetypes without their own entry)"), loc=(DEFAULT,), input=table
         )
         raise ValidationError.from_exception_data("per-archetype table", [detail])
     return table
@@ -175,11 +161,7 @@ PerArchetype = Annotated[
 # --- the file --------------------------------------------------------------------------------------
 
 
-class _Content(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NamedEntry(_Content):
+class NamedEntry(Content):
     name: Name = Field(description=f"What people see: headers, buttons, menus (at most {NAME_MAX} characters).")
 
 
@@ -204,7 +186,7 @@ class DealKillerEntry(NamedEntry):
     guidance: Text
 
 
-class CauseBrief(_Content):
+class CauseBrief(Content):
     """What to suspect and how to open the conversation."""
 
     hypothesis: Text
@@ -218,7 +200,7 @@ class CauseEntry(NamedEntry):
     briefs: PerArchetype[CauseBrief] = Field(description="A brief per archetype key, and `default` for the others.")
 
 
-class RootCauses(_Content):
+class RootCauses(Content):
     """The coaching model's four root causes: all four, and no others."""
 
     seat_fit: CauseEntry
@@ -227,7 +209,7 @@ class RootCauses(_Content):
     motivation: CauseEntry
 
 
-class Prompts(_Content):
+class Prompts(Content):
     """What Coachbot says in briefs. Placeholders: {archetype}, {seat_archetype}, {traits}, and
     {a_archetype}, {a_seat_archetype} (the same names after "a" or "an")."""
 
@@ -250,7 +232,7 @@ def _unknown(name: Any, known: set[str], what: str, loc: tuple[str, ...]) -> lis
     """A problem when `name` is a well-formed key that is not one of `known` (a malformed key has its own)."""
     if not isinstance(name, str) or not KEY_RE.match(name) or name in known:
         return []
-    return [InitErrorDetails(type=_problem(f"'{name}' is not {what} in this playbook"), loc=(*loc, name), input=name)]
+    return [InitErrorDetails(type=problem(f"'{name}' is not {what} in this playbook"), loc=(*loc, name), input=name)]
 
 
 def _reference_problems(data: Any) -> list[InitErrorDetails]:
@@ -280,7 +262,7 @@ def _reference_problems(data: Any) -> list[InitErrorDetails]:
     practice = onboarding.get("practice_format") if isinstance(onboarding, dict) else None
     formats = _keys(data.get("practice_formats"))
     if formats and isinstance(practice, str) and KEY_RE.match(practice) and practice not in formats:
-        reason = _problem(f"'{practice}' is not a practice format in this playbook")
+        reason = problem(f"'{practice}' is not a practice format in this playbook")
         problems.append(InitErrorDetails(type=reason, loc=("onboarding", "practice_format"), input=practice))
     return problems
 
@@ -289,14 +271,14 @@ def _again(detail: ErrorDetails) -> InitErrorDetails:
     """A reported error in the form that raises it again."""
     ctx = detail.get("ctx") or {}
     if detail["type"] == PROBLEM:
-        return InitErrorDetails(type=_problem(str(ctx["problem"])), loc=detail["loc"], input=detail["input"])
+        return InitErrorDetails(type=problem(str(ctx["problem"])), loc=detail["loc"], input=detail["input"])
     again = InitErrorDetails(type=detail["type"], loc=detail["loc"], input=detail["input"])
     if ctx:
         again["ctx"] = ctx
     return again
 
 
-class OnboardingPhaseEntry(_Content):
+class OnboardingPhaseEntry(Content):
     """One phase of a new hire's 30/60/90 plan."""
 
     name: Name
@@ -306,11 +288,11 @@ class OnboardingPhaseEntry(_Content):
 
 def _three_phases(phases: list[OnboardingPhaseEntry]) -> list[OnboardingPhaseEntry]:
     if len(phases) != len(PHASES):
-        _reject(f"list exactly three phases, in order: days 1-30, 31-60, 61-90 (found {len(phases)})")
+        reject(f"list exactly three phases, in order: days 1-30, 31-60, 61-90 (found {len(phases)})")
     return phases
 
 
-class OnboardingEntry(_Content):
+class OnboardingEntry(Content):
     """The 30/60/90 plan Coachbot drafts for a new hire: every phase's milestones, then extras for
     the hire's archetype and for each gap their assessment flagged. The manager edits the draft."""
 
@@ -343,11 +325,10 @@ class OnboardingEntry(_Content):
 @cache
 def shipped_onboarding() -> OnboardingEntry:
     """The default playbook's plan, so a custom playbook written before plans existed still drafts one."""
-    text = resources.files("bot.playbook").joinpath("default.yml").read_text(encoding="utf-8")
-    return OnboardingEntry.model_validate(yaml.safe_load(text)["onboarding"])
+    return OnboardingEntry.model_validate(shipped_section("onboarding"))
 
 
-class PlaybookFile(_Content):
+class PlaybookFile(Content):
     """A Coachbot playbook: archetypes, gaps, deal-killer traits, root causes and prompts.
 
     Keys (engine, time_pressure, ...) are lowercase letters, digits and underscores: they are what
@@ -374,7 +355,10 @@ class PlaybookFile(_Content):
     )
     learning: LearningRules = Field(default_factory=LearningRules, description="What works for whom (optional).")
     coaching_debt: CoachingDebt = Field(default_factory=CoachingDebt, description="Where the next hour goes (optional)")
-    second_opinion: SecondOpinionRules = Field(default_factory=SecondOpinionRules, description="Re-diagnose cues.")
+    second_opinion: SecondOpinionRules = Field(
+        default_factory=SecondOpinionRules,
+        description="When outcomes that do not fit the diagnosis call for a second look, and how it reads (optional).",
+    )
 
     @model_validator(mode="wrap")
     @classmethod

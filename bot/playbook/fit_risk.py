@@ -3,31 +3,26 @@ answer into points for a lever (hiring, coaching or composition), and per lever 
 and the first move. Scoring is content an organization tunes, so it lives in the playbook and is
 checked on load like every other section.
 
-`bot.playbook.file` imports this module for `PlaybookFile`, so nothing here imports that one; the two
-conventions they share (the problem error type and the key pattern) are repeated, and a test keeps
-them equal."""
+`bot.playbook.file` imports this module for `PlaybookFile`, so nothing here imports that one; what
+they share (the problem error type, the key pattern, the base model) comes from `bot.playbook.content`."""
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Annotated, Any
 
-import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import InitErrorDetails
 
-PROBLEM = "playbook_problem"  # the same error type as bot.playbook.file's: its message is the reason
-KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"  # the same keys as everywhere else in the playbook
+from bot.playbook.content import KEY_PATTERN, Content, one_line, problem, shipped_section
+from bot.playbook.content import PROBLEM as PROBLEM  # the same error type as bot.playbook.file's
 
 LEVERS = ("hiring", "coaching", "composition")
 UNITS = ("percent", "minutes", "count", "number")
@@ -52,29 +47,18 @@ FACT_KEYS = (
 )
 
 
-def _problem(reason: str) -> PydanticCustomError:
-    return PydanticCustomError(PROBLEM, "{problem}", {"problem": reason})
-
-
-def _one_line(value: Any) -> Any:
-    """Runs of whitespace (YAML line breaks included) become one space, as the text is shown."""
-    if value is None:
-        return ""
-    return " ".join(value.split()) if isinstance(value, str) else value
-
-
 def _one_of(allowed: tuple[str, ...], what: str, tail: str = "") -> AfterValidator:
     def check(value: str) -> str:
         if value not in allowed:
-            raise _problem(f"'{value}' is not {what}; use {', '.join(allowed)}{tail}")
+            raise problem(f"'{value}' is not {what}; use {', '.join(allowed)}{tail}")
         return value
 
     return AfterValidator(check)
 
 
-Label = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=LABEL_MAX)]
-Line = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=QUESTION_MAX)]
-Move = Annotated[str, BeforeValidator(_one_line), StringConstraints(min_length=1, max_length=MOVE_MAX)]
+Label = Annotated[str, BeforeValidator(one_line), StringConstraints(min_length=1, max_length=LABEL_MAX)]
+Line = Annotated[str, BeforeValidator(one_line), StringConstraints(min_length=1, max_length=QUESTION_MAX)]
+Move = Annotated[str, BeforeValidator(one_line), StringConstraints(min_length=1, max_length=MOVE_MAX)]
 Lever = Annotated[str, _one_of(LEVERS, "a lever"), Field(json_schema_extra={"enum": list(LEVERS)})]
 Unit = Annotated[str, _one_of(UNITS, "a unit"), Field(json_schema_extra={"enum": list(UNITS)})]
 FactKey = Annotated[
@@ -85,11 +69,7 @@ FactKey = Annotated[
 Figure = Annotated[float, Field(ge=-VALUE_MAX, le=VALUE_MAX, allow_inf_nan=False)]
 
 
-class _Content(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ScoringRule(_Content):
+class ScoringRule(Content):
     """Points for a lever when an answer is past a threshold: above it, or below it (strictly)."""
 
     lever: Lever
@@ -100,7 +80,7 @@ class ScoringRule(_Content):
     @model_validator(mode="after")
     def _one_threshold(self) -> ScoringRule:
         if (self.above is None) == (self.below is None):
-            raise _problem("give exactly one threshold: `above` or `below`")
+            raise problem("give exactly one threshold: `above` or `below`")
         return self
 
     @property
@@ -116,7 +96,7 @@ class ScoringRule(_Content):
         return answer > self.threshold if self.side == "above" else answer < self.threshold
 
 
-class FitRiskQuestion(_Content):
+class FitRiskQuestion(Content):
     """One question: what is asked, in what unit and range, what Coachbot can pre-fill it from, and
     which answers add points to which lever."""
 
@@ -148,10 +128,10 @@ class FitRiskQuestion(_Content):
 
 
 def _detail(loc: tuple[str | int, ...], value: Any, reason: str) -> InitErrorDetails:
-    return InitErrorDetails(type=_problem(reason), loc=loc, input=value)
+    return InitErrorDetails(type=problem(reason), loc=loc, input=value)
 
 
-class LeverEntry(_Content):
+class LeverEntry(Content):
     """What a lever's leak means and what to do about it first."""
 
     name: Label
@@ -159,7 +139,7 @@ class LeverEntry(_Content):
     first_move: Move = Field(description="The first move for this quarter when this lever leaks most.")
 
 
-class FitRiskLevers(_Content):
+class FitRiskLevers(Content):
     hiring: LeverEntry
     coaching: LeverEntry
     composition: LeverEntry
@@ -167,15 +147,15 @@ class FitRiskLevers(_Content):
 
 def _ten_questions(questions: list[FitRiskQuestion]) -> list[FitRiskQuestion]:
     if len(questions) != QUESTIONS:
-        raise _problem(f"list exactly {QUESTIONS} questions (found {len(questions)})")
+        raise problem(f"list exactly {QUESTIONS} questions (found {len(questions)})")
     keys = [q.key for q in questions]
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
-        raise _problem(f"each question needs its own key ({', '.join(twice)} used twice)")
+        raise problem(f"each question needs its own key ({', '.join(twice)} used twice)")
     return questions
 
 
-class FitRiskEntry(_Content):
+class FitRiskEntry(Content):
     """The Fit Risk Diagnostic: ten questions answered in one form, scored into points per lever;
     the lever with the most points is the biggest leak. Without this section, the default playbook's."""
 
@@ -194,5 +174,4 @@ class FitRiskEntry(_Content):
 @cache
 def shipped_fit_risk() -> FitRiskEntry:
     """The default playbook's diagnostic, so a custom playbook without the section still runs one."""
-    text = resources.files("bot.playbook").joinpath("default.yml").read_text(encoding="utf-8")
-    return FitRiskEntry.model_validate(yaml.safe_load(text)["fit_risk"])
+    return FitRiskEntry.model_validate(shipped_section("fit_risk"))

@@ -4,15 +4,15 @@ into, and when a draft target is flagged as likely too big or too easy. Numbers 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from bot.playbook.content import Content
 
 
-class LearningRules(BaseModel):
+class LearningRules(Content):
     """The outcome ledger's lines. The floors cannot go below five: figures across reps are
     aggregates of at least five closed commitments from at least five distinct reps, whatever an
     organisation's playbook says."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_closed: int = Field(
         default=5, ge=5, le=100, description="Closed commitments a figure needs before it is shown at all (5 or more)."

@@ -1,17 +1,19 @@
-"""The lines the playbook draws when Coachbot judges: how much coaching a PIP needs first, and where
-the leading-vs-lagging reading calls behaviors "showing up" and numbers "flat". Numbers only; the
-words around them are Coachbot's."""
+"""The lines the playbook draws when Coachbot judges: how much coaching a PIP needs first, where
+the leading-vs-lagging reading calls behaviors "showing up" and numbers "flat", where the next
+coaching hour goes, and when the outcomes call for a second opinion. Numbers, except the second
+opinion's label and reading per pattern, which are the organization's words like the rest of the
+playbook's content."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from functools import cache
+
+from pydantic import Field
+
+from bot.playbook.content import NAME_MAX, TEXT_MAX, Content, Name, Text, shipped_section
 
 
-class _Content(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PipRules(_Content):
+class PipRules(Content):
     """How a PIP readiness check weighs the manager's own coaching."""
 
     coached_share: int = Field(
@@ -23,7 +25,7 @@ class PipRules(_Content):
     )
 
 
-class LaggingRules(_Content):
+class LaggingRules(Content):
     """Where the reading of coached behaviors beside the imported numbers draws its lines."""
 
     showing_up: int = Field(
@@ -43,7 +45,7 @@ class LaggingRules(_Content):
     )
 
 
-class CoachingDebt(_Content):
+class CoachingDebt(Content):
     """How Coachbot ranks where a manager's next coaching hour is worth most, balances 1:1 against
     group time, and when it warns that a rep is slipping behind their own pace mid-window."""
 
@@ -91,8 +93,43 @@ class CoachingDebt(_Content):
     )
 
 
-class SecondOpinionRules(_Content):
-    """When Coachbot suggests looking at a diagnosis again because the outcomes do not fit it."""
+class OpinionWording(Content):
+    """How one second-opinion pattern reads, in the diagnose form and the weekly summary."""
+
+    label: Name = Field(
+        description=f"The short name after 'Second opinion:' in the diagnose form (at most {NAME_MAX} characters)."
+    )
+    reading: Text = Field(
+        description=f"How to read the pattern: what it points at and what to do next (at most {TEXT_MAX} characters)."
+    )
+
+
+class OpinionPatterns(Content):
+    """The three patterns, by the keys Coachbot uses for them (bot.cases.opinion.Pattern): all three."""
+
+    effort_without_movement: OpinionWording = Field(
+        description="Missed cycles with check-ins in each: the rep keeps trying and the behavior does not land."
+    )
+    not_bought_in: OpinionWording = Field(description="Missed cycles with nothing logged: the behavior is not tried.")
+    met_but_flat: OpinionWording = Field(description="Cycles met while the numbers stay flat for a quarter.")
+
+    def of(self, pattern: str) -> OpinionWording:
+        """The wording of the pattern with this key (a `Pattern` value)."""
+        wording = getattr(self, pattern, None) if pattern in type(self).model_fields else None
+        if not isinstance(wording, OpinionWording):
+            raise KeyError(pattern)
+        return wording
+
+
+@cache
+def shipped_opinion_patterns() -> OpinionPatterns:
+    """The default playbook's wording, so a custom playbook without it still reads each pattern."""
+    return OpinionPatterns.model_validate(shipped_section("second_opinion", "patterns"))
+
+
+class SecondOpinionRules(Content):
+    """When Coachbot suggests looking at a diagnosis again because the outcomes do not fit it, and
+    how each pattern reads."""
 
     missed_cycles: int = Field(
         default=2,
@@ -106,4 +143,8 @@ class SecondOpinionRules(_Content):
         ge=1,
         le=10,
         description="Latest cycles all met, beside numbers flat for a quarter, before a second opinion.",
+    )
+    patterns: OpinionPatterns = Field(
+        default_factory=shipped_opinion_patterns,
+        description="A label and a reading per pattern (optional: without it, the default playbook's words).",
     )

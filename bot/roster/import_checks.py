@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from bot.playbook.models import Playbook
-from bot.roster.import_rows import EXTRA, ImportRejected, subject
+from bot.roster.import_rows import EXTRA, ImportRejected, single_value, subject
 from bot.slack.users import SlackUser, coachable_problem
 
 USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -53,16 +53,19 @@ def _kind(value: Any) -> str:
 
 def _cell(row: dict[str, Any], column: str, errs: list[str]) -> str | None:
     """A single-valued cell as stripped text ("" when absent); None, with the reason in errs, for
-    JSON lists, objects and true/false, which would otherwise be stringified into something odd."""
-    value = row.get(column)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    errs.append(f"{column} is {_kind(value)}, not a single value")
-    return None
+    JSON lists, objects and true/false."""
+    text = single_value(row, column)
+    if text is None:
+        errs.append(f"{column} is {_kind(row.get(column))}, not a single value")
+    return text
+
+
+def _filled(row: dict[str, Any], column: str, required: bool, errs: list[str]) -> str | None:
+    """A cell's text, or None when it is not a single value or empty (a problem when `required`)."""
+    text = _cell(row, column, errs)
+    if text == "" and required:
+        errs.append(f"{column} is empty")
+    return text or None
 
 
 def _names(row: dict[str, Any], column: str, errs: list[str]) -> list[str]:
@@ -126,12 +129,8 @@ def _person(
     row: dict[str, Any], column: str, required: bool, errs: list[str], resolve: Resolver, team_id: str
 ) -> SlackUser | None:
     """The coachable Slack user a rep or manager cell names, or None with the reason in errs."""
-    ref = _cell(row, column, errs)
+    ref = _filled(row, column, required, errs)
     if ref is None:
-        return None
-    if not ref:
-        if required:
-            errs.append(f"{column} is empty")
         return None
     if not (USER_ID_RE.match(ref) or EMAIL_RE.match(ref)):
         errs.append(f"{subject(column, ref)} is neither a Slack user id (U…) nor an email")
@@ -146,12 +145,8 @@ def _person(
 
 def _archetype(row: dict[str, Any], column: str, required: bool, errs: list[str], playbook: Playbook) -> str | None:
     """The playbook key an archetype cell names, or None with the reason in errs."""
-    value = _cell(row, column, errs)
+    value = _filled(row, column, required, errs)
     if value is None:
-        return None
-    if not value:
-        if required:
-            errs.append(f"{column} is empty")
         return None
     found = playbook.find_archetype(value)
     if not found:

@@ -83,6 +83,19 @@ def subject(column: str, text: str, limit: int = SHOWN_MAX, quote: bool = True) 
     return f"the {column} value"
 
 
+def single_value(row: dict[str, Any], column: str) -> str | None:
+    """A single-valued cell as stripped text ("" when absent), or None for a JSON list, object or
+    true/false, which would otherwise be stringified into something odd (the caller says why)."""
+    value = row.get(column)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def _column_names(names: set[str]) -> str:
     """Column names for a file-level error; header cells are cells too, so odd ones are counted, not shown."""
     shown = ["(no name)" if n == "" else n for n in sorted(names) if n == "" or looks_harmless(n)]
