@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="COACHBOT_LOG_LEVEL")
     slack_timeout: int = Field(10, ge=1, le=120, validation_alias="COACHBOT_SLACK_TIMEOUT")
     stale_after_seconds: int = Field(120, ge=1, le=3600, validation_alias="COACHBOT_STALE_AFTER")
+    dispatch_threads: int = Field(8, ge=1, le=128, validation_alias="COACHBOT_DISPATCH_THREADS")
 
     @classmethod
     def settings_customise_sources(
@@ -249,14 +250,14 @@ class Settings(BaseSettings):
             _problem(f"COACHBOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("slack_timeout", "stale_after_seconds", "retention_days", mode="before")
+    @field_validator("slack_timeout", "stale_after_seconds", "retention_days", "dispatch_threads", mode="before")
     @classmethod
     def _seconds(cls, value: Any, info: ValidationInfo) -> Any:
         """A variable holds digits only ("30", not "30s" or "+30"); the range is the field's own."""
         field = cls.model_fields[info.field_name or ""]
         low, high = _bounds(field)
         text = value.strip() if isinstance(value, str) else str(value)
-        unit = "days" if info.field_name == "retention_days" else "seconds"
+        unit = {"retention_days": "days", "dispatch_threads": "threads"}.get(info.field_name or "", "seconds")
         if not text.isdigit() or not low <= int(text) <= high:
             _problem(f"{field.validation_alias} must be a whole number of {unit} from {low} to {high}")
         return int(text)

@@ -348,6 +348,7 @@ class PlanOffer(SQLModel, table=True):
 
 # The three levers' tables are in their own module (this one holds the coaching loop's); importing
 # them here puts every table in SQLModel's metadata wherever the models are imported.
+from storage.budget_tables import SlackBudget  # noqa: E402, F401
 from storage.case_tables import CaseDoc, CaseTerm, CaseTermDf  # noqa: E402, F401
 from storage.install_tables import WorkspacePlaybook  # noqa: E402, F401
 from storage.learning_tables import OutcomeLedger  # noqa: E402, F401

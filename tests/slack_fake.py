@@ -36,6 +36,7 @@ class Call:
     args: dict[str, Any]
     status: int = 200
     token: str = ""  # the bearer token the call came with ("" when none)
+    team: str = ""  # the workspace it was for (`SlackFake.team_of`)
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -78,6 +79,12 @@ class SlackFake:
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> team id
     revoked: set[str] = field(default_factory=set)  # tokens Slack refuses (uninstalled, revoked, rotated out)
     token_serial: itertools.count = field(default_factory=lambda: itertools.count(1))
+    # Per workspace: scripted 429s, answer latency, and how many calls are in flight at once.
+    team_failures: list[tuple[str, Failure]] = field(default_factory=list)
+    latency: float = 0.0  # seconds every Web API call takes to answer (0: at once)
+    in_flight: dict[str, int] = field(default_factory=dict)  # workspace -> calls being answered now
+    max_in_flight: int = 0  # most calls answered at once, over all workspaces
+    max_in_flight_per_team: int = 0  # most calls answered at once for one workspace
 
     # --- directory -------------------------------------------------------------------------------
     def add_user(
@@ -174,6 +181,46 @@ class SlackFake:
         with self.lock:
             return next((i for i in self.install_codes.values() if i["team_id"] == team_id), {})
 
+    # --- per workspace ---------------------------------------------------------------------------
+    def team_of(self, args: dict[str, Any], token: str = "") -> str:
+        """The workspace a call is for: its token's (OAuth mode), else the user behind a DM channel
+        (`D` + user id) or the `users`/`user` argument, else the default workspace."""
+        if token in self.token_teams:
+            return self.token_teams[token]
+        channel = str(args.get("channel") or "")
+        user_id = channel[1:] if channel.startswith("D") else str(args.get("users") or args.get("user") or "")
+        user = self.users.get(user_id.split(",")[0])
+        return str(user["team_id"]) if user else self.team_id
+
+    def throttle_team(
+        self, team_id: str, method: str = "chat.postMessage", retry_after: int = 1, times: int = 1
+    ) -> None:
+        """The workspace's next `times` calls of `method` are refused with 429 + Retry-After; other
+        workspaces' calls are not (Slack's limits are per workspace)."""
+        self.failures_for_team(team_id, Failure(method, 429, "ratelimited", retry_after, times))
+
+    def failures_for_team(self, team_id: str, failure: Failure) -> None:
+        with self.lock:
+            self.team_failures.append((team_id, failure))
+
+    def _team_failure(self, method: str, team: str) -> Failure | None:
+        with self.lock:
+            for team_id, f in self.team_failures:
+                if team_id == team and f.method == method and f.times > 0:
+                    f.times -= 1
+                    return f
+        return None
+
+    def _enter(self, team: str) -> None:
+        with self.lock:
+            self.in_flight[team] = self.in_flight.get(team, 0) + 1
+            self.max_in_flight = max(self.max_in_flight, sum(self.in_flight.values()))
+            self.max_in_flight_per_team = max(self.max_in_flight_per_team, self.in_flight[team])
+
+    def _leave(self, team: str) -> None:
+        with self.lock:
+            self.in_flight[team] -= 1
+
     # --- scripting -------------------------------------------------------------------------------
     def answer_late(self, method: str, seconds: float, times: int = 1) -> None:
         """The call succeeds at Slack (recorded, posted) but the answer arrives after `seconds`."""
@@ -242,15 +289,28 @@ class SlackFake:
 
     def handle(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
         token = getattr(_REQUEST, "token", "")  # the bearer token of the HTTP request being answered
-        failure = self._scripted_failure(method)
+        team = self.team_of(args, token)
+        self._enter(team)
+        try:
+            if self.latency:
+                time.sleep(self.latency)
+            status, headers, body = self._handle(method, args, token, team)
+        finally:
+            self._leave(team)
+        return status, headers, body
+
+    def _handle(
+        self, method: str, args: dict[str, Any], token: str, team: str
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        failure = self._team_failure(method, team) or self._scripted_failure(method)
         if failure is not None and failure.after:
             with self.lock:
-                self.calls.append(Call(method, args, token=token))
+                self.calls.append(Call(method, args, token=token, team=team))
             self._answer(method, args, token)
             return failure.status, {}, {"ok": False, "error": "answer_lost"}
         if failure is not None and failure.delay:
             with self.lock:
-                self.calls.append(Call(method, args, token=token))
+                self.calls.append(Call(method, args, token=token, team=team))
             answer = self._answer(method, args, token)
             time.sleep(failure.delay)
             return 200, {}, answer
@@ -258,12 +318,12 @@ class SlackFake:
             status = failure.status
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             with self.lock:
-                self.calls.append(Call(method, args, status, token))
+                self.calls.append(Call(method, args, status, token, team))
             if status != 200:
                 return status, headers, {"ok": False, "error": failure.error or "fake_failure"}
             return 200, headers, {"ok": False, "error": failure.error or "fake_error"}
         with self.lock:
-            self.calls.append(Call(method, args, token=token))
+            self.calls.append(Call(method, args, token=token, team=team))
         answer = self._answer(method, args, token)
         if method in self.delays:  # Slack has the message, but the answer is slow (a crash window)
             time.sleep(self.delays[method])

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from bot.outbox.report import PassReport
 from bot.outbox.rows import aware, message_key
+from bot.outbox.throttle import not_held_back
 from bot.outbox.worker import Worker
 from storage.db import session_scope
 from storage.models import ScheduledMessage
@@ -33,6 +34,7 @@ def claim(worker: Worker, now: datetime) -> list[ScheduledMessage]:
                         col(ScheduledMessage.next_attempt_at).is_(None),
                         col(ScheduledMessage.next_attempt_at) <= now,
                     ),
+                    not_held_back(datetime.now(UTC)),  # a workspace Slack answered 429 waits for Retry-After
                 )
                 .order_by(col(ScheduledMessage.due_at))
                 .limit(worker.batch_size)
@@ -49,15 +51,17 @@ def claim(worker: Worker, now: datetime) -> list[ScheduledMessage]:
                 claimed_by=worker.worker_id,
                 claimed_at=datetime.now(UTC),
                 attempts=ScheduledMessage.attempts + 1,
+                slack_channel=None,  # set again right before the post (`heartbeat`): no channel, no post
             )
             .execution_options(synchronize_session=False)
         )
         for r in rows:
-            r.status, r.claimed_by, r.claimed_at, r.attempts = (
+            r.status, r.claimed_by, r.claimed_at, r.attempts, r.slack_channel = (
                 "sending",
                 worker.worker_id,
                 datetime.now(UTC),
                 r.attempts + 1,
+                None,
             )
         session.expunge_all()
         return rows
@@ -113,15 +117,12 @@ def take_over(worker: Worker, row: ScheduledMessage, now: datetime) -> bool:
 
 def heartbeat(worker: Worker, row: ScheduledMessage, channel: str) -> bool:
     """Right before a post: this dispatcher still holds the row (it was not taken over as stale),
-    its claim is fresh again, and the row says where the message goes (crash resolution looks there).
-
-    A DM whose claim this dispatcher made moments ago needs no write: nobody may take a claim over
-    before it is `stale_after` old, and crash resolution finds a DM through the rep's DM channel.
+    its claim is fresh again, and the row says where the message goes. That channel is also the
+    row's record that a post may have begun: a claimed row without one certainly never reached
+    Slack, so crash resolution sends it again without reading any history (a claim clears it).
     """
-    moment = datetime.now(UTC)
-    fresh = row.claimed_at is not None and moment - aware(row.claimed_at) < worker.stale_after / 4
-    if fresh and row.kind != "summary" and row.claimed_by == worker.worker_id:
-        return True
+    if worker.writer is not None:  # grouped with the other sending threads' writes (bot.outbox.writer)
+        return bool(worker.writer.heartbeat(row.id, channel))
     with session_scope(worker.ctx.engine) as session:
         result = session.exec(
             update(ScheduledMessage)
@@ -130,10 +131,32 @@ def heartbeat(worker: Worker, row: ScheduledMessage, channel: str) -> bool:
                 col(ScheduledMessage.status) == "sending",
                 col(ScheduledMessage.claimed_by) == worker.worker_id,
             )
-            .values(claimed_at=moment, slack_channel=channel[:32])
+            .values(claimed_at=datetime.now(UTC), slack_channel=channel[:32])
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)
+
+
+def release(worker: Worker, rows: list[ScheduledMessage], until: datetime) -> None:
+    """Rows claimed but not sent (their workspace is held back by a 429): pending again, due when Slack
+    allows, and the claim's attempt is not counted."""
+    with session_scope(worker.ctx.engine) as session:
+        session.exec(
+            update(ScheduledMessage)
+            .where(
+                col(ScheduledMessage.id).in_([r.id for r in rows]),
+                col(ScheduledMessage.status) == "sending",
+                col(ScheduledMessage.claimed_by) == worker.worker_id,
+            )
+            .values(
+                status="pending",
+                claimed_by=None,
+                next_attempt_at=until,
+                attempts=ScheduledMessage.attempts - 1,
+                slack_channel=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def lost_claim(row: ScheduledMessage, report: PassReport) -> None:

@@ -5,7 +5,7 @@ Slack call, and one bad row never stops the rest of the batch."""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, update
@@ -16,19 +16,19 @@ from bot.learning.service import record_close
 from bot.onboarding.rules import phase_of, plan_day
 from bot.onboarding.service import settle_behavior
 from bot.outbox.batch import BatchData
-from bot.outbox.claiming import lost_claim
+from bot.outbox.claiming import lost_claim, release
 from bot.outbox.outcomes import finish, mark
 from bot.outbox.planning import load_pace, slip_of
 from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, aware, message_key
-from bot.outbox.sending import UNREACHABLE, post_summary, send
+from bot.outbox.sending import UNREACHABLE, Throttled, post_summary, send
 from bot.outbox.worker import Worker
 from bot.practice import views as rc
 from bot.practice.pace import slip_message
 from bot.practice.schedule import local_today, zone_for
 from bot.slack import Message
 from bot.slack.delivery import NO_ANSWER, failure_reason
-from bot.slack.installs import NotInstalled
+from bot.slack.installs import NotInstalled, TokenUnavailable
 from bot.team.home import publish_home
 from bot.team.service import build_messages, summary_channel
 from storage import queries
@@ -36,21 +36,41 @@ from storage.db import session_scope
 from storage.models import Commitment, Person, ScheduledMessage
 
 log = logging.getLogger("coachbot.dispatch")
+# No client for the workspace just now (its token could not be rotated): nothing was sent, retry later.
+NO_TOKEN: tuple[type[BaseException], ...] = (TokenUnavailable, *NO_ANSWER)
 
 
 def deliver_batch(worker: Worker, batch: list[ScheduledMessage], now: datetime, report: PassReport) -> None:
+    """One batch, row after row on this thread (the pass itself sends on lanes: bot.outbox.pool)."""
     with worker.ctx.session() as session:
         data = BatchData.load(session, batch)
     for row in batch:
         try:
-            _deliver(worker, row, data, now, report)
-        except NotInstalled:  # no token for the workspace (uninstalled, revoked): nothing could be sent
-            mark(worker, row, "skipped", now, report, "workspace not installed")
-        except Exception as exc:  # one bad message never stops the pass
-            # It may have failed after Slack posted it: left claimed, the history decides later.
-            log.error("dispatch error key=%s error=%s", message_key(row), describe_error(exc))
-            report.errors.append(message_key(row))
-            report.unconfirmed += 1
+            deliver_one(worker, row, data, now, report)
+        except Throttled as exc:  # nothing posted: back to the outbox, due when Slack allows
+            release(worker, [row], now + timedelta(seconds=exc.seconds))
+            report.add("throttled")
+
+
+def deliver_one(worker: Worker, row: ScheduledMessage, data: BatchData, now: datetime, report: PassReport) -> None:
+    """What the row becomes; raises only Throttled (Slack's 429: nothing was posted)."""
+    try:  # the workspace's client first: a token that cannot be had now means nothing was sent
+        worker.client_for(row.team_id)
+    except NotInstalled:
+        return mark(worker, row, "skipped", now, report, "workspace not installed")
+    except NO_TOKEN as exc:
+        return finish(worker, row, now, report, error=f"no token: {type(exc).__name__}")
+    try:
+        _deliver(worker, row, data, now, report)
+    except Throttled:
+        raise
+    except NotInstalled:  # no token for the workspace (uninstalled, revoked): nothing could be sent
+        mark(worker, row, "skipped", now, report, "workspace not installed")
+    except Exception as exc:  # one bad message never stops the pass
+        # It may have failed after Slack posted it: left claimed, the history decides later.
+        log.error("dispatch error key=%s error=%s", message_key(row), describe_error(exc))
+        report.errors.append(message_key(row))
+        report.add("unconfirmed")
 
 
 def _deliver(worker: Worker, row: ScheduledMessage, data: BatchData, now: datetime, report: PassReport) -> None:
@@ -70,7 +90,7 @@ def _deliver(worker: Worker, row: ScheduledMessage, data: BatchData, now: dateti
         logged = data.logged.get(commitment.id or -1, 0)
         if commitment.status == "active":
             _close(worker, commitment, logged, now)
-            report.closed += 1
+            report.add("closed")
         if late:
             return mark(worker, row, "skipped", now, report, "missed: past the grace window")
         message = rc.closeout_message(commitment, logged)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.outbox import claiming, delivery, housekeeping, planning, recovery
+from bot.outbox import claiming, delivery, housekeeping, planning, pool, recovery
 from bot.outbox.report import PassReport
 from bot.outbox.rows import aware
 from bot.outbox.worker import Worker
@@ -32,11 +32,7 @@ class Dispatcher(Worker):
         report = PassReport()
         self.plan(now, report)
         self.resolve_stale(now, report)
-        while True:
-            batch = self.claim(now)
-            if not batch:
-                break
-            self.deliver_batch(batch, now, report)
+        self.send_due(now, report)
         self.prune(now, report)
         return report
 
@@ -45,6 +41,9 @@ class Dispatcher(Worker):
 
     def resolve_stale(self, now: datetime, report: PassReport) -> None:
         recovery.resolve_stale(self, now, report)
+
+    def send_due(self, now: datetime, report: PassReport) -> None:
+        pool.send_due(self, now, report)
 
     def claim(self, now: datetime) -> list[ScheduledMessage]:
         return claiming.claim(self, now)

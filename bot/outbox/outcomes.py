@@ -30,7 +30,7 @@ def unconfirmed(row: ScheduledMessage, report: PassReport, error: str) -> None:
         message_key(row),
         error,
     )
-    report.unconfirmed += 1
+    report.add("unconfirmed")
 
 
 def finish(worker: Worker, row: ScheduledMessage, now: datetime, report: PassReport, error: str) -> None:
@@ -58,7 +58,7 @@ def finish(worker: Worker, row: ScheduledMessage, now: datetime, report: PassRep
             .where(col(ScheduledMessage.id) == row.id, col(ScheduledMessage.claimed_by) == worker.worker_id)
             .values(status="pending", next_attempt_at=now + delay, last_error=error[:200], claimed_by=None)
         )
-    report.retrying += 1
+    report.add("retrying")
 
 
 def mark(
@@ -71,6 +71,10 @@ def mark(
     channel: str | None = None,
     ts: str | None = None,
 ) -> None:
+    if status == "sent" and worker.writer is not None:  # written with the other threads' outcomes
+        worker.writer.sent(row.id, channel, ts, now)
+        report.add(status)
+        return
     values: dict[str, str | datetime | None] = {"status": status, "last_error": (reason or "")[:200] or None}
     if status == "sent":
         values.update(sent_at=now, slack_channel=channel, slack_ts=ts)
@@ -80,4 +84,4 @@ def mark(
             .where(col(ScheduledMessage.id) == row.id, col(ScheduledMessage.claimed_by) == worker.worker_id)
             .values(**values)
         )
-    setattr(report, status, getattr(report, status) + 1)
+    report.add(status)

@@ -92,12 +92,27 @@ def plan(ctx: AppContext, now: datetime, report: PassReport) -> None:
                     )
         rows += _plan_summaries(ctx, session, workspaces, now)
         rows += _plan_slips(ctx, session, workspaces, active, existing, now)
+        rows = interleave(rows)
         stmt = _insert(session)(ScheduledMessage).on_conflict_do_nothing(
             index_elements=["team_id", "rep_user_id", "kind", "period"]
         )
         for start in range(0, len(rows), PLAN_CHUNK):
             session.exec(stmt, params=rows[start : start + PLAN_CHUNK])
         report.planned += len(rows)
+
+
+def interleave(rows: list[OutboxRow]) -> list[OutboxRow]:
+    """Rows in the order they should go: by due time, and within one due time workspace after workspace
+    (each one's first row, then each one's second...). Claims follow the insert order, so each batch
+    spans many workspaces, which the dispatcher then serves side by side."""
+    rank: dict[tuple[object, object], int] = defaultdict(int)
+    keyed = []
+    for row in rows:
+        slot = (row["due_at"], row["team_id"])
+        keyed.append((row["due_at"], rank[slot], str(row["team_id"]), row))
+        rank[slot] += 1
+    keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+    return [k[3] for k in keyed]
 
 
 def _active_commitments(session: Session, workspaces: dict[str, Workspace]) -> Sequence[ActiveCommitment]:

@@ -1,11 +1,26 @@
 """Crash recovery: a row left in `sending` may or may not have reached Slack. Slack's history (the
-row's key is in the message metadata) decides, so a message is never sent twice and never lost."""
+row's key is in the message metadata) decides, so a message is never sent twice and never lost.
+
+History is read sparingly, because Slack allows a commercially distributed app outside its
+Marketplace about one conversations.history call a minute per workspace:
+
+- a claimed row records its channel right before its post (`claiming.heartbeat`); a stale row with
+  no channel never reached Slack and is sent again with no look-up at all (a crash mid-pass leaves
+  mostly those: rows claimed but not yet sent);
+- the rows that may have been posted are checked per conversation: one history read answers every
+  row of that conversation (a rep's nudge, reminder and closeout share their DM);
+- with `Worker.history_interval` set (OAuth mode), each read takes a slot of the workspace's shared
+  budget (bot.outbox.throttle, one per interval across every process); rows left without a slot
+  wait, untouched, for a later pass.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 
+from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -14,75 +29,162 @@ from bot.outbox.claiming import is_stale, take_over
 from bot.outbox.outcomes import MAX_ATTEMPTS
 from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, aware, message_key
+from bot.outbox.throttle import HISTORY, take_slot
 from bot.outbox.worker import Worker
-from bot.slack.delivery import SLACK_FAILURES, Lookup, Search, failure_reason, find_message
+from bot.slack.delivery import HISTORY_PAGES, SLACK_FAILURES, Lookup, Search, failure_reason
 from bot.slack.installs import NotInstalled
 from bot.team.service import summary_channel
 from storage.db import session_scope
 from storage.models import Person, ScheduledMessage
 
 log = logging.getLogger("coachbot.dispatch")
+Channels = tuple[str | None, ...]
+NOT_RECORDED = "-"  # migration 0015: a row left claimed by an older version, channel unknown (look in the DM)
 
 
 def resolve_stale(worker: Worker, now: datetime, report: PassReport) -> None:
     """Rows left in `sending` (a crash, or a send whose answer was lost): sent if Slack has them,
-    sent again only if Slack's history shows they are not there. Each row is taken over with a
-    conditional update, checked with Slack outside any transaction, then recorded; a row whose
-    check fails stays "outcome unknown" for a later pass, and one that fails cannot stop the others.
+    sent again only if they certainly are not there. Each row is taken over with a conditional update,
+    checked with Slack outside any transaction, then recorded; a row whose check fails stays "outcome
+    unknown" for a later pass, and one that fails cannot stop the others.
     """
     with worker.ctx.session() as session:
         sending = session.exec(select(ScheduledMessage).where(ScheduledMessage.status == "sending")).all()
         stale = [r for r in sending if is_stale(worker, r, now)]
-        channels = {r.id: _known_channels(session, r) for r in stale}
+        groups: dict[str, dict[Channels, list[ScheduledMessage]]] = defaultdict(lambda: defaultdict(list))
+        for r in stale:
+            if r.slack_channel:
+                groups[r.team_id][_known_channels(session, r)].append(r)
         session.expunge_all()
     for row in stale:
-        try:
-            if take_over(worker, row, now):
-                _resolve_one(worker, row, channels.get(row.id) or [], now, report)
-        except Exception as exc:  # one bad row never stops the pass
-            log.error("could not resolve key=%s error=%s", message_key(row), describe_error(exc))
-            report.errors.append(message_key(row))
+        if not row.slack_channel:
+            _never_posted(worker, row, report)
+    for team_id, by_channels in groups.items():
+        for channels, rows in by_channels.items():
+            if worker.history_interval and not take_slot(
+                worker.ctx.engine, team_id, HISTORY, worker.history_interval, datetime.now(UTC)
+            ):
+                waiting = sum(len(r) for r in by_channels.values())
+                log.info("history budget: %d row(s) of team=%s wait for a later pass", waiting, team_id)
+                break
+            try:
+                mine = [r for r in rows if take_over(worker, r, now)]
+                if mine:
+                    _resolve(worker, mine, list(channels), now, report)
+            except Exception as exc:  # one bad conversation never stops the pass
+                log.error("could not resolve team=%s error=%s", team_id, describe_error(exc))
+                report.errors.extend(message_key(r) for r in rows)
 
 
-def _known_channels(session: Session, row: ScheduledMessage) -> list[str | None]:
-    """Where the message may have gone: a summary's channel (or its DM fallback), else the DM.
-    None stands for a DM whose channel id was never stored."""
+def _never_posted(worker: Worker, row: ScheduledMessage, report: PassReport) -> None:
+    """Claimed, never reached its post (no channel recorded): pending again (or failed after too many
+    attempts), with the same conditions as a take-over, so only one dispatcher does it."""
+    values: dict[str, object] = (
+        {"status": "failed", "last_error": "not delivered after retries"}
+        if row.attempts >= MAX_ATTEMPTS
+        else {"status": "pending", "claimed_by": None, "next_attempt_at": None}
+    )
+    with session_scope(worker.ctx.engine) as session:
+        done = session.exec(
+            update(ScheduledMessage)
+            .where(
+                col(ScheduledMessage.id) == row.id,
+                col(ScheduledMessage.status) == "sending",
+                col(ScheduledMessage.slack_channel).is_(None),
+                col(ScheduledMessage.claimed_by) == row.claimed_by
+                if row.claimed_by
+                else col(ScheduledMessage.claimed_by).is_(None),
+                col(ScheduledMessage.claimed_at) == row.claimed_at
+                if row.claimed_at
+                else col(ScheduledMessage.claimed_at).is_(None),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    if done == 1:
+        log.info("resolved key=%s: claimed but never posted; %s", message_key(row), values["status"])
+        if values["status"] == "failed":
+            report.add("failed")
+
+
+def _known_channels(session: Session, row: ScheduledMessage) -> Channels:
+    """Where the message may have gone: where its post went, a summary's channel (or its DM fallback),
+    else the DM. None stands for a DM whose channel id was never stored."""
     dm = session.exec(
         select(Person.dm_channel).where(Person.team_id == row.team_id, Person.slack_user_id == row.rep_user_id)
     ).first()
-    found: list[str | None] = [row.slack_channel] if row.slack_channel else []  # where the post went
+    recorded = row.slack_channel if row.slack_channel != NOT_RECORDED else None
+    found: list[str | None] = [recorded] if recorded else []  # where the post went
     if row.kind == "summary" and (channel := summary_channel(session, row.team_id, row.rep_user_id)):
         found.append(channel)
     found.append(dm or None)
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
-def _search(worker: Worker, row: ScheduledMessage, channels: list[str | None]) -> Search:
-    oldest = (aware(row.claimed_at) - timedelta(minutes=5)).timestamp() if row.claimed_at else 0.0
+def _find(client: WebClient, channel: str, keys: set[str], oldest: float) -> tuple[dict[str, str], str]:
+    """Every key of `keys` found in the channel's history since `oldest` (key -> ts), and why the rest
+    could not be told apart from "absent" ("" when the history was read to its end)."""
+    found: dict[str, str] = {}
+    cursor = None
+    for _ in range(HISTORY_PAGES):
+        try:
+            resp = client.conversations_history(
+                channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True, cursor=cursor
+            )
+        except SLACK_FAILURES as exc:
+            return found, f"history lookup failed: {failure_reason(exc)}"
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            key = (meta.get("event_payload") or {}).get("key")
+            if meta.get("event_type") == METADATA_EVENT and key in keys:
+                found[str(key)] = str(message.get("ts"))
+        cursor = ((resp.get("response_metadata") or {}).get("next_cursor")) or None
+        if found.keys() >= keys or not resp.get("has_more") or not cursor:
+            return found, ""
+    return found, "history too long to search"
+
+
+def _search(worker: Worker, rows: list[ScheduledMessage], channels: list[str | None]) -> dict[int, Search]:
+    """One search of the conversation(s) for all `rows` (one workspace, one destination)."""
+    claimed = [aware(r.claimed_at) for r in rows if r.claimed_at]
+    oldest = (min(claimed) - timedelta(minutes=5)).timestamp() if claimed else 0.0
+    keys = {message_key(r): r for r in rows}
     try:
-        client = worker.client_for(row.team_id)
+        client = worker.client_for(rows[0].team_id)
     except NotInstalled:
-        return Search(Lookup.UNVERIFIED, reason="workspace not installed")
+        return {r.id or 0: Search(Lookup.UNVERIFIED, reason="workspace not installed") for r in rows}
+    found: dict[str, tuple[str, str]] = {}
     unverified = ""
     for channel in channels:
         if channel is None:
             try:
-                channel = str(client.conversations_open(users=row.rep_user_id)["channel"]["id"])
+                channel = str(client.conversations_open(users=rows[0].rep_user_id)["channel"]["id"])
             except SLACK_FAILURES as exc:
                 unverified = f"could not open the DM: {failure_reason(exc)}"
                 continue
-        search = find_message(client, channel, METADATA_EVENT, message_key(row), oldest)
-        if search.result is Lookup.FOUND:
-            return Search(Lookup.FOUND, ts=search.ts, reason=channel)
-        if search.result is Lookup.UNVERIFIED:
-            unverified = search.reason
-    return Search(Lookup.UNVERIFIED, reason=unverified) if unverified else Search(Lookup.ABSENT)
+        hits, reason = _find(client, channel, set(keys) - set(found), oldest)
+        found.update({key: (ts, channel) for key, ts in hits.items()})
+        unverified = reason or unverified
+        if found.keys() >= keys.keys():
+            break
+    results: dict[int, Search] = {}
+    for key, row in keys.items():
+        if key in found:
+            results[row.id or 0] = Search(Lookup.FOUND, ts=found[key][0], reason=found[key][1])
+        else:
+            results[row.id or 0] = Search(Lookup.UNVERIFIED, reason=unverified) if unverified else Search(Lookup.ABSENT)
+    return results
 
 
-def _resolve_one(
-    worker: Worker, row: ScheduledMessage, channels: list[str | None], now: datetime, report: PassReport
+def _resolve(
+    worker: Worker, rows: list[ScheduledMessage], channels: list[str | None], now: datetime, report: PassReport
 ) -> None:
-    search = _search(worker, row, channels)
+    searches = _search(worker, rows, channels)
+    for row in rows:
+        _resolve_one(worker, row, searches[row.id or 0], now, report)
+
+
+def _resolve_one(worker: Worker, row: ScheduledMessage, search: Search, now: datetime, report: PassReport) -> None:
     key = message_key(row)
     if search.result is Lookup.FOUND:
         log.info("resolved key=%s: already delivered", key)
@@ -115,4 +217,4 @@ def _record(
             .execution_options(synchronize_session=False)
         )
     if counter:
-        setattr(report, counter, getattr(report, counter) + 1)
+        report.add(counter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 
@@ -19,6 +20,13 @@ class PassReport:
     closed: int = 0
     pruned: int = 0
     errors: list[str] = field(default_factory=list)
+    throttled: int = 0  # 429s from Slack, each waited out for its workspace alone
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, counter: str, n: int = 1) -> None:
+        """Count one outcome (the dispatcher's threads count into one report)."""
+        with self._lock:
+            setattr(self, counter, getattr(self, counter) + n)
 
     def describe(self) -> str:
         return (

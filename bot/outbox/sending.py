@@ -19,6 +19,8 @@ from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, message_key
 from bot.outbox.worker import Worker
 from bot.slack import Message
+from bot.slack.budget import retry_after
+from bot.slack.client import rate_limits_raised
 from bot.slack.delivery import UNKNOWN_OUTCOME
 from bot.team.service import deliver_summary
 from storage.db import session_scope
@@ -37,25 +39,37 @@ UNREACHABLE = {
     "not_allowed_token_type",
     "invalid_users",
 }
-# Any way a Slack call can fail, whether or not it reached Slack.
+
+
+class Throttled(Exception):
+    """Slack answered 429: nothing was posted. The row stays claimed and goes back to its workspace's
+    lane (bot.outbox.lanes), which waits `seconds` while the other workspaces go on."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"rate limited for {seconds:.0f}s")
+        self.seconds = seconds
 
 
 def send(
     worker: Worker, row: ScheduledMessage, person: Person, message: Message, now: datetime, report: PassReport
 ) -> None:
     try:
-        channel = person.dm_channel
-        if not channel:
-            channel = worker.client_for(row.team_id).conversations_open(users=row.rep_user_id)["channel"]["id"]
-            _remember_channel(worker, person, channel)
-        if not heartbeat(worker, row, channel):
-            return lost_claim(row, report)
-        resp = worker.client_for(row.team_id).chat_postMessage(
-            channel=channel,
-            **message,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}},
-        )
+        with rate_limits_raised():  # a 429 is the lane's to wait out, not this thread's
+            channel = person.dm_channel
+            if not channel:
+                channel = worker.client_for(row.team_id).conversations_open(users=row.rep_user_id)["channel"]["id"]
+                _remember_channel(worker, person, channel)
+            if not heartbeat(worker, row, channel):
+                return lost_claim(row, report)
+            resp = worker.client_for(row.team_id).chat_postMessage(
+                channel=channel,
+                **message,
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message_key(row)}},
+            )
     except SlackApiError as exc:
+        wait = retry_after(exc)
+        if wait is not None:
+            raise Throttled(wait) from None
         error = str(exc.response.get("error") or exc.response.status_code)
         if exc.response.status_code >= 500:
             return unconfirmed(row, report, f"http {exc.response.status_code}")

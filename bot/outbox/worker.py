@@ -8,10 +8,14 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.context import AppContext
+from bot.slack.budget import RateBudget
+
+HISTORY_INTERVAL = timedelta(minutes=1)  # many workspaces: conversations.history per workspace, all processes
 
 
 class Worker:
@@ -25,6 +29,9 @@ class Worker:
         batch_size: int = 500,
         worker_id: str | None = None,
         clients: Callable[[str], WebClient] | None = None,
+        threads: int | None = None,
+        budget: RateBudget | None = None,
+        history_interval: timedelta | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
@@ -32,6 +39,16 @@ class Worker:
         self.grace = grace
         self.stale_after = stale_after or timedelta(seconds=ctx.settings.stale_after_seconds)
         self.batch_size = batch_size
+        self.threads = max(1, threads or ctx.settings.dispatch_threads)
+        self.budget = budget or RateBudget()
+        # A commercially distributed app outside Slack's Marketplace (OAuth mode) may read a workspace's
+        # history about once a minute; one workspace's own app (one token) has Tier 3 and needs no slots.
+        self.history_interval = (
+            history_interval
+            if history_interval is not None
+            else (HISTORY_INTERVAL if clients is not None else timedelta(0))
+        )
+        self.writer: Any = None  # bot.outbox.writer.OutboxWriter while a pass sends on its threads
         self.pruned_at: datetime | None = None
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 

@@ -80,6 +80,20 @@ class NotInstalled(Exception):
         self.team_id = team_id
 
 
+class TokenUnavailable(Exception):
+    """The workspace is installed but its token could not be rotated just now (Slack unreachable, an
+    error other than a revoked or spent refresh token): try again later; nothing was sent."""
+
+    def __init__(self, team_id: str, reason: str):
+        super().__init__(f"token rotation failed for team {team_id}: {reason}")
+        self.team_id = team_id
+
+
+# Refresh-token errors after which the stored installation is no good (unless another process rotated it).
+DEAD_REFRESH = frozenset({"invalid_refresh_token", "token_revoked", "invalid_auth", "account_inactive"})
+REREAD_WAITS = (0.0, 0.2, 0.5, 1.0)  # another process rotating the same token saves it within moments
+
+
 class SignedStateStore(SQLAlchemyOAuthStateStore):
     """slack_sdk's SQLAlchemy state store, with each state signed (HMAC-SHA256, SLACK_STATE_SECRET)."""
 
@@ -168,16 +182,34 @@ class TeamClients:
                     installation=installation, minutes_before_expiration=self.rotate_minutes
                 )
             except SlackTokenRotationError as exc:
-                log.error("token rotation failed team=%s error=%s", team_id, _api_error(exc))
-                raise NotInstalled(team_id) from None
-            if refreshed is not None:
-                self.store.save(refreshed)
-                log.info("bot token rotated team=%s", team_id)
-                installation = refreshed
+                refreshed = self._rotated_elsewhere(team_id, installation, _api_error(exc))
+            else:
+                if refreshed is not None:
+                    self.store.save(refreshed)
+                    log.info("bot token rotated team=%s", team_id)
+            installation = refreshed or installation
         entry = _Token(str(installation.bot_token), installation.bot_token_expires_at, time.time())
         with self._lock:
             self._tokens[team_id] = entry
         return entry
+
+    def _rotated_elsewhere(self, team_id: str, tried: Installation, error: str) -> Installation:
+        """Rotation failed. Several processes share the store and each refresh token is good once: when
+        two rotate the same workspace at once, the loser's refresh token is spent, and the winner saves
+        the new token within moments. So the store is read again; a newer token there is used."""
+        for wait in REREAD_WAITS:
+            time.sleep(wait)
+            latest = find_installation(self.store, team_id)
+            if latest is None or not latest.bot_token:
+                self.forget(team_id)
+                raise NotInstalled(team_id)
+            if latest.bot_token != tried.bot_token:
+                log.info("bot token rotated by another process team=%s", team_id)
+                return latest
+        log.error("token rotation failed team=%s error=%s", team_id, error)
+        if error in DEAD_REFRESH:
+            raise NotInstalled(team_id)
+        raise TokenUnavailable(team_id, error)
 
 
 def _api_error(exc: SlackTokenRotationError) -> str:

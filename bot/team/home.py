@@ -257,7 +257,11 @@ def render_home(data: HomeData) -> dict[str, Any]:
 
 class HomeRefresher:
     """Coalesced Home refreshes on the listener pool: while a refresh for a user is queued, asking
-    again adds nothing (fifty check-ins by one manager's reps refresh the manager's Home once)."""
+    again adds nothing (fifty check-ins by one manager's reps refresh the manager's Home once).
+
+    The coalescing is this process's own, and harmless with several: a refresh reads the database
+    after the change that asked for it was committed, and views.publish replaces the whole tab, so
+    two processes publish at most one extra fresh copy each; opening the tab publishes it again."""
 
     def __init__(self, ctx: AppContext, client: WebClient, executor: Executor):
         self.ctx, self.client, self.executor = ctx, client, executor
