@@ -37,6 +37,33 @@ class _TeamPlaybooks:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+ACTIVE_RECHECK_SECONDS = 60.0
+
+
+class ActiveTeams:
+    """Workspaces this process has lately seen installed, so that a request does not ask the database
+    each time. An entry lasts a minute: another instance may handle the workspace's uninstall, and a
+    later command here must then find that out and switch its scheduled messages back on."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, team_id: str) -> None:
+        with self._lock:
+            self._seen[team_id] = self.clock()
+
+    def discard(self, team_id: str) -> None:
+        with self._lock:
+            self._seen.pop(team_id, None)
+
+    def __contains__(self, team_id: object) -> bool:
+        with self._lock:
+            seen = self._seen.get(str(team_id))
+        return seen is not None and self.clock() - seen < ACTIVE_RECHECK_SECONDS
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -44,7 +71,7 @@ class AppContext:
     playbook: Playbook
     clock: Callable[[], datetime] = field(default=system_clock)
     home_refresher: Any = None  # set by the app factory (bot.team.home.HomeRefresher)
-    known_active_teams: set[str] = field(default_factory=set)  # checked once per process (bot.app)
+    known_active_teams: ActiveTeams = field(default_factory=ActiveTeams, repr=False)  # bot.slack.deliveries.claim
     installs: Any = None  # bot.slack.installs.Installs in OAuth mode (a token per workspace), else None
     team_playbooks: _TeamPlaybooks = field(default_factory=_TeamPlaybooks, repr=False)
 

@@ -382,6 +382,29 @@ def test_uninstalled_workspace_gets_nothing_until_it_is_used_again(harness, cli,
     assert sent_keys(slack.fake) == [f"T0TEAM:{REP}:nudge:2026-11-16"]
 
 
+def test_an_uninstall_handled_by_another_instance_is_noticed_within_a_minute(harness, slack, engine, playbook, roster):
+    """Two instances behind a load balancer: B has lately seen the workspace installed; A handles its
+    uninstall; once the workspace is used again, a command that reaches B switches sending back on
+    (B looks at the database again after a minute, not never)."""
+    from bot.context import ActiveTeams
+    from tests.harness import Harness
+
+    b = Harness(slack, harness.settings.database_url, engine, playbook)
+    try:
+        now = [1000.0]
+        b.ctx.known_active_teams = ActiveTeams(clock=lambda: now[0])
+        b.command(REP, "help")  # B: known active
+        harness.event({"type": "app_uninstalled"}, event_id="EvGoneOnA")
+        with Session(engine) as s:
+            assert present(queries.get_workspace(s, "T0TEAM")).active is False
+        now[0] += 61
+        b.command(REP, "help")  # reinstalled; this command reaches B
+        with Session(engine) as s:
+            assert present(queries.get_workspace(s, "T0TEAM")).active is True
+    finally:
+        b.close()
+
+
 def test_nudge_buttons_work(harness, cli, slack, engine, playbook, roster):
     cid = seed.commitment(engine, playbook, seed.slack_user(REP), MANAGER, THU)
     dispatch(cli, "2026-11-16T15:00:00+00:00")
