@@ -28,13 +28,13 @@ def nudge_key(t: int, r: int) -> str:
     return f"{team_id(t)}:{rep_id(t, r)}:nudge:{DUE.date().isoformat()}"
 
 
-def seed_fleet(engine, teams: int, reps: int, fake=None, dm_channels: bool = True) -> set[str]:
-    """`teams` workspaces of `reps` reps; returns the keys of the nudges due. With `fake`, the reps are
-    also users of the Web API fake, in their own workspace (so its per-workspace knobs apply)."""
+def seed_fleet(engine, teams: int, reps: int, fake=None, dm_channels: bool = True, first: int = 0) -> set[str]:
+    """`teams` workspaces of `reps` reps (numbered from `first`); returns the keys of the nudges due. With
+    `fake`, the reps are also users of the Web API fake, in their own workspace (so its per-workspace
+    knobs apply)."""
+    numbers = range(first, first + teams)
     with Session(engine) as s:
-        _insert(
-            s, Workspace, [{"team_id": team_id(t), "name": f"W{t}", "reminders_enabled": False} for t in range(teams)]
-        )
+        _insert(s, Workspace, [{"team_id": team_id(t), "name": f"W{t}", "reminders_enabled": False} for t in numbers])
         people = _insert(
             s,
             Person,
@@ -47,7 +47,7 @@ def seed_fleet(engine, teams: int, reps: int, fake=None, dm_channels: bool = Tru
                     "manager_user_id": f"UW{t:04d}MGR",
                     "dm_channel": f"D{rep_id(t, r)}" if dm_channels else None,
                 }
-                for t in range(teams)
+                for t in numbers
                 for r in range(reps)
             ],
             ids=True,
@@ -57,9 +57,9 @@ def seed_fleet(engine, teams: int, reps: int, fake=None, dm_channels: bool = Tru
             Commitment,
             [
                 {
-                    "team_id": team_id(i // reps),
+                    "team_id": team_id(first + i // reps),
                     "person_id": person_id,
-                    "manager_user_id": f"UW{i // reps:04d}MGR",
+                    "manager_user_id": f"UW{first + i // reps:04d}MGR",
                     "gap": "discovery",
                     "behavior": "Discovery calls with no pitch before minute 12",
                     "target_count": 3,
@@ -77,7 +77,7 @@ def seed_fleet(engine, teams: int, reps: int, fake=None, dm_channels: bool = Tru
         )
         s.commit()
     if fake is not None:
-        for t in range(teams):
+        for t in numbers:
             for r in range(reps):
                 fake.add_user(rep_id(t, r), f"Rep{t}x{r}", tz="UTC", team_id=team_id(t))
-    return {nudge_key(t, r) for t in range(teams) for r in range(reps)}
+    return {nudge_key(t, r) for t in numbers for r in range(reps)}

@@ -53,7 +53,7 @@ class Failure:
     method: str
     status: int = 200
     error: str | None = None
-    retry_after: int | None = None
+    retry_after: int | str | None = None  # the Retry-After header as sent (a string: garbage too)
     times: int = 1
     delay: float = 0.0  # with status 200 and no error: Slack accepts the call but answers this late
     after: bool = False  # Slack acts on the call (posts the message), then the answer is lost: `status`, or a reset
@@ -193,7 +193,7 @@ class SlackFake:
         return str(user["team_id"]) if user else self.team_id
 
     def throttle_team(
-        self, team_id: str, method: str = "chat.postMessage", retry_after: int = 1, times: int = 1
+        self, team_id: str, method: str = "chat.postMessage", retry_after: int | str = 1, times: int = 1
     ) -> None:
         """The workspace's next `times` calls of `method` are refused with 429 + Retry-After; other
         workspaces' calls are not (Slack's limits are per workspace)."""

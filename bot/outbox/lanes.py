@@ -8,6 +8,10 @@ lane that has been ready longest, sends one row, and puts the lane back in line.
 - a workspace answered 429 is held back for Retry-After alone, the others go on; held back for longer
   than `hold` seconds, its queued rows are handed back to the outbox (pending, due again when Slack
   allows) instead of keeping the pass open;
+- a workspace refused again and again (a 429 storm, however short each Retry-After) is handed back
+  the same way after REFUSALS refusals in a row, so it cannot keep the pass open either;
+- a row that made no post (skipped, paused, workspace gone, claim lost) gives its token back
+  (`done(..., posted=False)`), so only real posts spend the workspace's budget;
 - lanes ready at the same moment are served in the order they became ready (round robin), so none
   starves however many rows another one has.
 """
@@ -26,6 +30,7 @@ from bot.slack.budget import RateBudget
 
 T = TypeVar("T")
 HOLD_SECONDS = 5.0
+REFUSALS = 8  # 429s in a row for one workspace before its rows go back to the outbox
 
 
 class Lanes(Generic[T]):
@@ -42,6 +47,7 @@ class Lanes(Generic[T]):
         self._heap: list[tuple[float, int, str]] = []  # (ready at, order, workspace): lanes waiting for a thread
         self._waiting: set[str] = set()  # lanes in the heap
         self._busy: set[str] = set()  # lanes with a row being sent
+        self._refused: dict[str, tuple[int, float]] = {}  # lane -> 429s in a row, and their Retry-After total
         self._order = itertools.count()
         self._queued = 0
         self._closed = False
@@ -99,18 +105,28 @@ class Lanes(Generic[T]):
                     return None
                 self._cond.wait(timeout)
 
-    def done(self, team_id: str, item: T, retry_after: float | None = None) -> None:
+    def done(self, team_id: str, item: T, retry_after: float | None = None, posted: bool = True) -> None:
         """The row was handled; with `retry_after`, Slack refused it (429): it goes back to the front of
-        its lane, and the lane waits that long (or is handed back to the outbox when that is too long)."""
+        its lane, and the lane waits that long (or is handed back to the outbox when that is too long).
+        `posted=False`: the row made no call of the lane's method, and the token it took goes back."""
         handed_back: list[T] = []
+        hand_back_for = 0.0
         with self._cond:
             self._busy.discard(team_id)
             queue = self._queues[team_id]
-            if retry_after is not None:
+            if retry_after is None:
+                self._refused.pop(team_id, None)
+                if not posted:
+                    self.budget.refund(team_id, self.method)
+            else:
                 self.budget.block(team_id, self.method, retry_after)
                 queue.appendleft(item)
                 self._queued += 1
-                if retry_after > self.hold:
+                times, total = self._refused.get(team_id, (0, 0.0))
+                times, total = self._refused[team_id] = (times + 1, total + retry_after)
+                if total > self.hold or times >= REFUSALS:  # not before `hold`: not again in this pass
+                    hand_back_for = max(total, self.hold)
+                    self._refused.pop(team_id, None)
                     handed_back = list(queue)
                     queue.clear()
                     self._queued -= len(handed_back)
@@ -120,4 +136,4 @@ class Lanes(Generic[T]):
                 del self._queues[team_id]
             self._cond.notify_all()
         if handed_back:
-            self.release(team_id, handed_back, retry_after or 0.0)
+            self.release(team_id, handed_back, hand_back_for)

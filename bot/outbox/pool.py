@@ -9,6 +9,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
+from bot.errors import describe_error
 from bot.outbox.batch import BatchData
 from bot.outbox.claiming import claim, release
 from bot.outbox.delivery import deliver_one
@@ -31,7 +32,11 @@ def send_due(worker: Worker, now: datetime, report: PassReport) -> None:
 
     def hand_back(team_id: str, jobs: list[Job], seconds: float) -> None:
         # due again in the pass's own time (as a retry's backoff); the shared hold is in real time
-        release(worker, [row for row, _ in jobs], now + timedelta(seconds=seconds))
+        try:
+            release(worker, [row for row, _ in jobs], now + timedelta(seconds=seconds))
+        except Exception as exc:  # left claimed, never posted (no channel): crash resolution sends them again
+            log.error("could not hand back team=%s (%d rows) error=%s", team_id, len(jobs), describe_error(exc))
+            return
         log.warning("rate limited team=%s for %.0fs: %d message(s) back to the outbox", team_id, seconds, len(jobs))
 
     lanes: Lanes[Job] = Lanes(worker.budget, POST, hand_back)
@@ -61,6 +66,8 @@ def send_due(worker: Worker, now: datetime, report: PassReport) -> None:
 
 
 def _serve(worker: Worker, lanes: Lanes[Job], now: datetime, report: PassReport) -> None:
+    """One sending thread. Nothing a row raises ends it: a thread that died would leave its lanes'
+    rows, and the feeder waiting for room, behind it."""
     while (job := lanes.next()) is not None:
         team_id, (row, data) = job
         wait: float | None = None
@@ -74,5 +81,10 @@ def _serve(worker: Worker, lanes: Lanes[Job], now: datetime, report: PassReport)
                 hold_back(worker.ctx.engine, team_id, POST, datetime.now(UTC) + timedelta(seconds=wait))
             except Exception as db_exc:  # the lane still waits; the others learn from their own 429
                 log.error("could not share the rate limit team=%s error=%s", team_id, type(db_exc).__name__)
-        finally:
-            lanes.done(team_id, job[1], wait)
+        except Exception as exc:  # e.g. the database failed while recording a skip: the row stays claimed,
+            # and crash resolution decides from its channel (none recorded: never posted, sent again)
+            log.error("dispatch error key=%s error=%s", message_key(row), describe_error(exc))
+            report.errors.append(message_key(row))
+            report.add("unconfirmed")
+        finally:  # a row that began no post gives its budget token back
+            lanes.done(team_id, job[1], wait, posted=worker.writer.began(row.id))

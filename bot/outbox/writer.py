@@ -47,6 +47,7 @@ class OutboxWriter:
         self.engine, self.worker_id = engine, worker_id
         self._beats: list[_Heartbeat] = []
         self._sent: list[_Sent] = []
+        self._begun: set[int] = set()  # rows whose post may have begun (heartbeat committed), until `began`
         self._closed = False
         self._cond = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="coachbot-outbox-writer", daemon=True)
@@ -61,7 +62,18 @@ class OutboxWriter:
             self._beats.append(beat)
             self._cond.notify()
         beat.done.wait()
+        if beat.ok:
+            with self._cond:
+                self._begun.add(row_id)
         return beat.ok
+
+    def began(self, row_id: int) -> bool:
+        """Whether a post of the row began (a heartbeat of it was committed); asked once per row."""
+        with self._cond:
+            if row_id in self._begun:
+                self._begun.discard(row_id)
+                return True
+            return False
 
     def sent(self, row_id: int, channel: str | None, ts: str | None, at: datetime) -> None:
         with self._cond:

@@ -9,6 +9,7 @@ that was refused."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,9 @@ DEFAULT_RATES: dict[str, Rate] = {
     "views.publish": Rate(1.5, 10),
 }
 DEFAULT_RATE = Rate(0.8, 5)  # Tier 3 for any other method
+# A Retry-After beyond this is taken as this (a garbled or absurd header must not hold a workspace
+# back for years, nor overflow a date: the rows of a workspace handed back are due again by then).
+MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass
@@ -67,6 +71,26 @@ class RateBudget:
                 return 0.0
             return (1.0 - bucket.tokens) / rate.per_second
 
+    def refund(self, team_id: str, method: str) -> None:
+        """A call counted by `take` was not made after all (the row posted nothing): its token goes back."""
+        rate = self.rates.get(method, DEFAULT_RATE)
+        with self._lock:
+            bucket = self._buckets.get((team_id, method))
+            if bucket is not None and bucket.blocked_until <= self.clock():
+                bucket.tokens = min(float(rate.burst), bucket.tokens + 1.0)
+
+    def available(self, team_id: str, method: str) -> float:
+        """The tokens left for the workspace's calls of `method` now (what `take` would find)."""
+        rate = self.rates.get(method, DEFAULT_RATE)
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get((team_id, method))
+            if bucket is None:
+                return float(rate.burst)
+            if bucket.blocked_until > now:
+                return 0.0
+            return min(float(rate.burst), bucket.tokens + max(0.0, now - bucket.updated) * rate.per_second)
+
     def block(self, team_id: str, method: str, seconds: float) -> None:
         """Slack said 429 with Retry-After `seconds`: no call of this method for the workspace before then."""
         now = self.clock()
@@ -78,7 +102,8 @@ class RateBudget:
 
 
 def retry_after(exc: SlackApiError, default: float = 1.0) -> float | None:
-    """The Retry-After of a 429 (seconds), else None."""
+    """The Retry-After of a 429 (seconds, between 0 and MAX_RETRY_AFTER; `default` when missing or not
+    a number), else None."""
     response = exc.response
     if response is None or response.status_code != 429:
         return None
@@ -86,7 +111,8 @@ def retry_after(exc: SlackApiError, default: float = 1.0) -> float | None:
         if name.lower() == "retry-after":
             text = value[0] if isinstance(value, list) else value
             try:
-                return max(0.0, float(text))
+                seconds = float(text)
             except (TypeError, ValueError):
                 return default
+            return default if math.isnan(seconds) else min(MAX_RETRY_AFTER, max(0.0, seconds))
     return default
