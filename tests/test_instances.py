@@ -24,6 +24,7 @@ from bot.slack.installs import build_installs
 from storage.db import make_engine
 from storage.models import ScheduledMessage
 from tests import seed, txn_guard
+from tests.conftest import MANAGER
 from tests.fleet import NOW, seed_fleet
 from tests.harness import BOT_TOKEN, Harness
 from tests.slack_fake import sent_keys
@@ -166,3 +167,38 @@ def test_two_instances_rotating_one_token_at_once_both_get_the_new_one(oauth, sl
     assert errors == [] and len(refreshes) == 2  # both tried
     newest = stored(engine, "T0TEAM")[-1]["bot_token"]
     assert tokens == [newest, newest] and newest == slack.fake.tokens_of("T0TEAM")[-1]
+
+
+def test_two_instances_authorizing_requests_at_once_rotate_the_token_once(oauth, slack, engine, database_url):
+    """The same race on the request path: two instances get a request from one workspace as its token
+    is about to expire. Each authorizes with the workspace's token (Bolt's authorize, rotating through
+    TeamClients); the one whose refresh is refused uses the token the other saved, so neither request
+    is answered as if Coachbot were not installed."""
+    from slack_bolt import BoltContext
+    from slack_sdk import WebClient
+
+    install(oauth, "code-1", expires_in=600)  # inside the rotation window at once
+    slack.fake.install_codes_for("T0TEAM")["expires_in"] = 43200  # a rotated token is good for 12 hours
+    slack.fake.reset_calls()
+    slack.fake.answer_late("oauth.v2.access", 0.5)  # the first rotation's answer is slow: the race window
+    own = [make_engine(database_url) for _ in range(2)]
+    authorizers = [build_installs(oauth.settings, eng).authorize() for eng in own]
+    start = threading.Barrier(2)
+    tokens: list[str | None] = []
+
+    def authorize(auth) -> None:
+        start.wait()
+        context = BoltContext({"client": WebClient(base_url=slack.api_url)})  # Bolt's auth.test goes to the fake
+        result = auth(context=context, enterprise_id=None, team_id="T0TEAM", user_id=MANAGER)
+        tokens.append(None if result is None else result.bot_token)
+
+    threads = [threading.Thread(target=authorize, args=(a,)) for a in authorizers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for eng in own:
+        eng.dispose()
+    newest = stored(engine, "T0TEAM")[-1]["bot_token"]
+    assert tokens == [newest, newest] and newest == slack.fake.tokens_of("T0TEAM")[-1]
+    assert len(slack.fake.calls_to("oauth.v2.access")) == 2  # both tried; the second was refused

@@ -18,6 +18,7 @@ Tokens, refresh tokens and secrets never reach a log line (bot.logging_setup scr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -236,15 +237,38 @@ def find_installation(store: SQLAlchemyInstallationStore, team_id: str) -> Insta
 
 class Authorize(InstallationStoreAuthorize):
     """Bolt's authorize with the workspace's own token, logging a workspace that is not installed once
-    per request (one line, ids only)."""
+    per request (one line, ids only).
+
+    A token about to expire is rotated by `clients` (TeamClients) first, not by Bolt: with several
+    instances two requests may rotate one workspace's token at once, and only TeamClients settles
+    that race (the one refused reads the token the other saved). Bolt then finds a fresh token."""
+
+    clients: TeamClients | None = None
+    _rotated = threading.local()  # set while a request's token was just settled by `clients`
 
     def __call__(self, *, context: Any, enterprise_id: str | None, team_id: str | None, **kw: Any) -> Any:
-        result: AuthorizeResult | None = super().__call__(
-            context=context, enterprise_id=enterprise_id, team_id=team_id, **kw
-        )
+        settled = False
+        if self.clients is not None and team_id:
+            # not installed, or no token just now: Bolt below answers as it would have (and may rotate itself)
+            with contextlib.suppress(NotInstalled, TokenUnavailable):
+                self.clients.get(team_id)
+                settled = True
+        self._rotated.settled = settled
+        try:
+            result: AuthorizeResult | None = super().__call__(
+                context=context, enterprise_id=enterprise_id, team_id=team_id, **kw
+            )
+        finally:
+            self._rotated.settled = False
         if result is None:
             log.warning("request from team=%s enterprise=%s: not installed here; told so", team_id, enterprise_id)
         return result
+
+    def _rotate_and_save_tokens_if_necessary(self, installation: Installation | None) -> Installation | None:
+        if getattr(self._rotated, "settled", False):  # rotated (or found fresh) by `clients` a moment ago
+            return None
+        rotated: Installation | None = super()._rotate_and_save_tokens_if_necessary(installation)
+        return rotated
 
 
 class _QuietNotFound(logging.Filter):
@@ -281,6 +305,7 @@ class Installs:
             client=self.client,
         )
         auth.token_rotator = self.rotator
+        auth.clients = self.clients
         return auth
 
     def oauth_settings(self, on_installed: Callable[[Installation], None]) -> OAuthSettings:
