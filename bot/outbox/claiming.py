@@ -10,6 +10,7 @@ import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.outbox.report import PassReport
@@ -92,21 +93,25 @@ def is_stale(worker: Worker, row: ScheduledMessage, now: datetime) -> bool:
     return aware(row.claimed_at or wall) < wall - worker.stale_after or claimed_by_dead_process(row.claimed_by)
 
 
+def claim_as_seen(row: ScheduledMessage) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The row is still claimed by whom, and since when, it was when read: no other dispatcher has
+    taken it over or claimed it again since."""
+    return (
+        col(ScheduledMessage.claimed_by) == row.claimed_by
+        if row.claimed_by
+        else col(ScheduledMessage.claimed_by).is_(None),
+        col(ScheduledMessage.claimed_at) == row.claimed_at
+        if row.claimed_at
+        else col(ScheduledMessage.claimed_at).is_(None),
+    )
+
+
 def take_over(worker: Worker, row: ScheduledMessage, now: datetime) -> bool:
     """Only one dispatcher checks a row at a time; while it does, others skip it."""
     with session_scope(worker.ctx.engine) as session:
         result = session.exec(
             update(ScheduledMessage)
-            .where(
-                col(ScheduledMessage.id) == row.id,
-                col(ScheduledMessage.status) == "sending",
-                col(ScheduledMessage.claimed_by) == row.claimed_by
-                if row.claimed_by
-                else col(ScheduledMessage.claimed_by).is_(None),
-                col(ScheduledMessage.claimed_at) == row.claimed_at
-                if row.claimed_at
-                else col(ScheduledMessage.claimed_at).is_(None),
-            )
+            .where(col(ScheduledMessage.id) == row.id, col(ScheduledMessage.status) == "sending", *claim_as_seen(row))
             .values(claimed_by=worker.worker_id, next_attempt_at=datetime.now(UTC) + worker.stale_after)
             .execution_options(synchronize_session=False)
         )

@@ -20,18 +20,17 @@ import logging
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.errors import describe_error
-from bot.outbox.claiming import is_stale, take_over
+from bot.outbox.claiming import claim_as_seen, is_stale, take_over
 from bot.outbox.outcomes import MAX_ATTEMPTS
 from bot.outbox.report import PassReport
 from bot.outbox.rows import METADATA_EVENT, aware, message_key
 from bot.outbox.throttle import HISTORY, take_slot
 from bot.outbox.worker import Worker
-from bot.slack.delivery import HISTORY_PAGES, SLACK_FAILURES, Lookup, Search, failure_reason
+from bot.slack.delivery import SLACK_FAILURES, Lookup, Search, failure_reason, find_messages
 from bot.slack.installs import NotInstalled
 from bot.team.service import summary_channel
 from storage.db import session_scope
@@ -91,12 +90,7 @@ def _never_posted(worker: Worker, row: ScheduledMessage, report: PassReport) -> 
                 col(ScheduledMessage.id) == row.id,
                 col(ScheduledMessage.status) == "sending",
                 col(ScheduledMessage.slack_channel).is_(None),
-                col(ScheduledMessage.claimed_by) == row.claimed_by
-                if row.claimed_by
-                else col(ScheduledMessage.claimed_by).is_(None),
-                col(ScheduledMessage.claimed_at) == row.claimed_at
-                if row.claimed_at
-                else col(ScheduledMessage.claimed_at).is_(None),
+                *claim_as_seen(row),
             )
             .values(**values)
             .execution_options(synchronize_session=False)
@@ -121,29 +115,6 @@ def _known_channels(session: Session, row: ScheduledMessage) -> Channels:
     return tuple(dict.fromkeys(found))
 
 
-def _find(client: WebClient, channel: str, keys: set[str], oldest: float) -> tuple[dict[str, str], str]:
-    """Every key of `keys` found in the channel's history since `oldest` (key -> ts), and why the rest
-    could not be told apart from "absent" ("" when the history was read to its end)."""
-    found: dict[str, str] = {}
-    cursor = None
-    for _ in range(HISTORY_PAGES):
-        try:
-            resp = client.conversations_history(
-                channel=channel, oldest=f"{oldest:.6f}", limit=200, include_all_metadata=True, cursor=cursor
-            )
-        except SLACK_FAILURES as exc:
-            return found, f"history lookup failed: {failure_reason(exc)}"
-        for message in resp.get("messages") or []:
-            meta = message.get("metadata") or {}
-            key = (meta.get("event_payload") or {}).get("key")
-            if meta.get("event_type") == METADATA_EVENT and key in keys:
-                found[str(key)] = str(message.get("ts"))
-        cursor = ((resp.get("response_metadata") or {}).get("next_cursor")) or None
-        if found.keys() >= keys or not resp.get("has_more") or not cursor:
-            return found, ""
-    return found, "history too long to search"
-
-
 def _search(worker: Worker, rows: list[ScheduledMessage], channels: list[str | None]) -> dict[int, Search]:
     """One search of the conversation(s) for all `rows` (one workspace, one destination)."""
     claimed = [aware(r.claimed_at) for r in rows if r.claimed_at]
@@ -162,7 +133,7 @@ def _search(worker: Worker, rows: list[ScheduledMessage], channels: list[str | N
             except SLACK_FAILURES as exc:
                 unverified = f"could not open the DM: {failure_reason(exc)}"
                 continue
-        hits, reason = _find(client, channel, set(keys) - set(found), oldest)
+        hits, reason = find_messages(client, channel, METADATA_EVENT, set(keys) - set(found), oldest)
         found.update({key: (ts, channel) for key, ts in hits.items()})
         unverified = reason or unverified
         if found.keys() >= keys.keys():

@@ -73,25 +73,38 @@ def failure_reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def find_message(client: WebClient, channel: str, event_type: str, key: str, oldest: float) -> Search:
-    """Look for the message with this key in the channel since `oldest` (a Unix time)."""
+def find_messages(
+    client: WebClient, channel: str, event_type: str, keys: set[str], oldest: float, limit: int = 200
+) -> tuple[dict[str, str], str]:
+    """Every message of `keys` found in the channel since `oldest` (a Unix time), key -> ts, and why
+    the rest could not be told apart from "absent" ("" when the history was read to its end). Stops
+    as soon as every key is found."""
+    found: dict[str, str] = {}
     cursor = None
     for _ in range(HISTORY_PAGES):
         try:
             resp = client.conversations_history(
-                channel=channel, oldest=f"{oldest:.6f}", limit=100, include_all_metadata=True, cursor=cursor
+                channel=channel, oldest=f"{oldest:.6f}", limit=limit, include_all_metadata=True, cursor=cursor
             )
         except SLACK_FAILURES as exc:
-            return Search(Lookup.UNVERIFIED, reason=f"history lookup failed: {failure_reason(exc)}")
+            return found, f"history lookup failed: {failure_reason(exc)}"
         for message in resp.get("messages") or []:
             meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == event_type and payload.get("key") == key:
-                return Search(Lookup.FOUND, ts=str(message.get("ts")))
+            key = (meta.get("event_payload") or {}).get("key")
+            if meta.get("event_type") == event_type and key in keys:
+                found[str(key)] = str(message.get("ts"))
         cursor = ((resp.get("response_metadata") or {}).get("next_cursor")) or None
-        if not resp.get("has_more") or not cursor:
-            return Search(Lookup.ABSENT)
-    return Search(Lookup.UNVERIFIED, reason="history too long to search")
+        if found.keys() >= keys or not resp.get("has_more") or not cursor:
+            return found, ""
+    return found, "history too long to search"
+
+
+def find_message(client: WebClient, channel: str, event_type: str, key: str, oldest: float) -> Search:
+    """Look for the message with this key in the channel since `oldest` (a Unix time)."""
+    found, unread = find_messages(client, channel, event_type, {key}, oldest, limit=100)
+    if key in found:
+        return Search(Lookup.FOUND, ts=found[key])
+    return Search(Lookup.UNVERIFIED, reason=unread) if unread else Search(Lookup.ABSENT)
 
 
 def post_once(client: WebClient, channel: str, message: dict[str, Any], key: str) -> str:
