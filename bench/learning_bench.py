@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, insert  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
-from bench import analyze  # noqa: E402
+from bench import analyze, measure  # noqa: E402
 from bot.coaching import service as coaching  # noqa: E402
 from bot.learning import service as learning  # noqa: E402
 from bot.playbook.models import load_playbook  # noqa: E402
@@ -93,26 +93,6 @@ def seed(engine, team: str, reps: int) -> None:
         ]  # fmt: skip
         for part in range(0, len(logs), 5000):
             conn.execute(insert(CheckIn), logs[part : part + 5000])
-
-
-def measure(engine, fn: Callable[[Session], object], commit: bool = False) -> tuple[float, int]:
-    statements = [0]
-
-    def count(conn, cursor, statement, *args):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements[0] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    started = time.perf_counter()
-    with Session(engine) as session:
-        fn(session)
-        if commit:
-            session.commit()
-        else:
-            session.rollback()
-    elapsed = time.perf_counter() - started
-    event.remove(engine, "before_cursor_execute", count)
-    return elapsed, statements[0]
 
 
 def cases(engine, team: str) -> dict[str, tuple[Callable[[Session], object], bool]]:

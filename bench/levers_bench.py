@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, insert  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
+from bench import measure  # noqa: E402
 from bot.levers.flows import org_report  # noqa: E402
 from bot.playbook.models import Playbook, load_playbook  # noqa: E402
 from storage.db import make_engine  # noqa: E402
@@ -75,22 +76,6 @@ def seed(engine, team: str, managers: int, reps_each: int, weeks: int) -> None:
                     for pid in ids[start : start + 200] for w in range(weeks)
                 ],
             )  # fmt: skip
-
-
-def measure(engine, fn: Callable[[Session], object]) -> tuple[float, int]:
-    statements = [0]
-
-    def count(conn, cursor, statement, *args):
-        if not statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
-            statements[0] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
-    started = time.perf_counter()
-    with Session(engine) as session:
-        fn(session)
-    elapsed = time.perf_counter() - started
-    event.remove(engine, "before_cursor_execute", count)
-    return elapsed, statements[0]
 
 
 def cases(playbook: Playbook, team: str) -> dict[str, Callable[[Session], object]]:
