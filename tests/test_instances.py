@@ -9,9 +9,10 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -136,6 +137,21 @@ def oauth(slack, database_url, engine, playbook) -> Iterator[Harness]:
     yield from oauth_harness(slack, database_url, engine, playbook)
 
 
+def _at_once(fn: Callable[[Any], None], items: list[Any]) -> None:
+    """fn(item) for every item, each on its own thread, all let go at the same moment (a race)."""
+    start = threading.Barrier(len(items))
+
+    def run(item: Any) -> None:
+        start.wait()
+        fn(item)
+
+    threads = [threading.Thread(target=run, args=(item,)) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
 def test_two_instances_rotating_one_token_at_once_both_get_the_new_one(oauth, slack, engine, database_url):
     """Each refresh token is good once. Two processes find the token about to expire at the same moment
     and both try to rotate it: the second's refresh is refused, and it takes the token the first saved
@@ -145,22 +161,16 @@ def test_two_instances_rotating_one_token_at_once_both_get_the_new_one(oauth, sl
     slack.fake.answer_late("oauth.v2.access", 0.5)  # the first rotation's answer is slow: the race window
     own = [make_engine(database_url) for _ in range(2)]
     instances = [build_installs(oauth.settings, eng).clients for eng in own]
-    start = threading.Barrier(2)
     tokens: list[str] = []
     errors: list[BaseException] = []
 
     def rotate(clients) -> None:
-        start.wait()
         try:
             tokens.append(str(clients.get("T0TEAM", "dispatch").token))
         except BaseException as exc:  # noqa: BLE001 (the assertion below names it)
             errors.append(exc)
 
-    threads = [threading.Thread(target=rotate, args=(c,)) for c in instances]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    _at_once(rotate, instances)
     for eng in own:
         eng.dispose()
     refreshes = slack.fake.calls_to("oauth.v2.access")
@@ -183,20 +193,14 @@ def test_two_instances_authorizing_requests_at_once_rotate_the_token_once(oauth,
     slack.fake.answer_late("oauth.v2.access", 0.5)  # the first rotation's answer is slow: the race window
     own = [make_engine(database_url) for _ in range(2)]
     authorizers = [build_installs(oauth.settings, eng).authorize() for eng in own]
-    start = threading.Barrier(2)
     tokens: list[str | None] = []
 
     def authorize(auth) -> None:
-        start.wait()
         context = BoltContext({"client": WebClient(base_url=slack.api_url)})  # Bolt's auth.test goes to the fake
         result = auth(context=context, enterprise_id=None, team_id="T0TEAM", user_id=MANAGER)
         tokens.append(None if result is None else result.bot_token)
 
-    threads = [threading.Thread(target=authorize, args=(a,)) for a in authorizers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    _at_once(authorize, authorizers)
     for eng in own:
         eng.dispose()
     newest = stored(engine, "T0TEAM")[-1]["bot_token"]
