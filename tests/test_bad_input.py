@@ -65,6 +65,18 @@ MALFORMED = {
     ),
     "JSON array": (b'[{"type": "event_callback"}]', JSON),
     "event not an object": (json.dumps({"type": "event_callback", "team_id": "T0TEAM", "event": "x"}).encode(), JSON),
+    "a click whose event is null": (  # Bolt's middleware reads body.get("event", {}).get(...): null crashed it
+        _form(
+            {
+                "type": "block_actions",
+                "user": {"id": "U1"},
+                "team": {"id": "T0TEAM"},
+                "actions": [{"action_id": "checkin_log", "value": None}],
+                "event": None,
+            }
+        ),
+        FORM,
+    ),
     "event without a type": (json.dumps({"type": "event_callback", "team_id": "T0TEAM", "event": {}}).encode(), JSON),
     "non-UTF-8": (b"payload=\xff\xfe\xfa", FORM),
     "non-UTF-8 JSON": (b'{"type": "\xff"}', JSON),
@@ -74,6 +86,10 @@ MALFORMED = {
     "user is a number": (_form({"type": "block_actions", "user": 5, "actions": [{"action_id": "x"}]}), FORM),
     "actions is a string": (
         _form({"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0TEAM"}, "actions": "x"}),
+        FORM,
+    ),
+    "an action without its id": (  # Bolt's matchers read action["action_id"]: a KeyError, a 500
+        _form({"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0TEAM"}, "actions": [{}]}),
         FORM,
     ),
     "view is a list": (_form({"type": "view_submission", "user": {"id": "U1"}, "view": []}), FORM),

@@ -172,6 +172,8 @@ def shape_problem(body: Any) -> str | None:
         return "the body is nested too deeply"
     if problem := _types_problem(body):
         return problem
+    if "event" in body and not isinstance(body["event"], dict):  # Bolt reads body.get("event", {}).get(...)
+        return "an event that is not an object"
     url = body.get("response_url")
     if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
         return "a response URL that is not a web address"
@@ -211,6 +213,8 @@ def shape_problem(body: Any) -> str | None:
         actions = body.get("actions")
         if not actions or not all(isinstance(a, dict) for a in actions):
             return "a click without its actions"
+        if not all(isinstance(a.get("action_id"), str) and a["action_id"] for a in actions):
+            return "a click without its action id"  # Bolt's matchers read action["action_id"]
     if kind in ("view_submission", "view_closed"):
         view = _dict(body.get("view"))
         if not view.get("id") or not isinstance(view.get("callback_id"), str) or not view.get("type"):
