@@ -88,6 +88,7 @@ MALFORMED = {
         _form({"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0TEAM"}, "actions": "x"}),
         FORM,
     ),
+    "view is null": (_form({"type": "0", "view": None}), FORM),  # Bolt's unhandled-request warning read it
     "an action without its id": (  # Bolt's matchers read action["action_id"]: a KeyError, a 500
         _form({"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T0TEAM"}, "actions": [{}]}),
         FORM,

@@ -172,8 +172,9 @@ def shape_problem(body: Any) -> str | None:
         return "the body is nested too deeply"
     if problem := _types_problem(body):
         return problem
-    if "event" in body and not isinstance(body["event"], dict):  # Bolt reads body.get("event", {}).get(...)
-        return "an event that is not an object"
+    for key in ("event", "view"):  # Bolt reads body.get("event", {}).get(...) and body["view"].get(...)
+        if key in body and not isinstance(body[key], dict):
+            return f"{key} that is not an object"
     url = body.get("response_url")
     if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
         return "a response URL that is not a web address"
