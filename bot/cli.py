@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import logging
 import sys
@@ -297,7 +298,8 @@ settings:
   command reports one line naming the database and the .env it uses."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+@functools.cache  # built once per process (~4 ms): parsing leaves it as it was, and tests run many commands
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coachbot",
         description="Coachbot: weekly, wiring-based sales coaching in Slack.",
@@ -378,7 +380,7 @@ def _safe_url() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parser().parse_args(argv)
     _loaded.clear()
     try:
         return int(args.func(args))

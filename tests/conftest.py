@@ -15,6 +15,9 @@ lines travel back to the controller, which prints them.
 
 `@pytest.mark.sqlite_only` runs a test that uses `database_url` on SQLite alone: for behaviour the
 database backend cannot change (parsing, validation, rendering, the request guard, Slack retries).
+`@pytest.mark.postgres_once("user")` runs a parametrized test's every variant on SQLite and one on
+PostgreSQL, for parameters the backend cannot change (who is refused, which Slack fault): the flow
+still runs on both databases, its input variations on one.
 """
 
 from __future__ import annotations
@@ -86,6 +89,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only: run on SQLite only; the database backend cannot change what the test checks"
+    )
+    config.addinivalue_line(
+        "markers",
+        "postgres_once(*argnames, **values): on PostgreSQL run only the first value of these parameters, or"
+        " the given values (they vary input the backend cannot change: who is refused, which Slack fault);"
+        " SQLite runs every value",
     )
     if _runs_tests(config):
         from hypothesis import settings
@@ -204,9 +213,35 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return GroupScheduling(config, log)
 
 
+def _postgres_repeats(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The PostgreSQL variants that `postgres_once` leaves to SQLite: a named parameter holds another
+    value than the one given, or than in the function's first PostgreSQL variant."""
+    first: dict[tuple[str, str], dict[str, object]] = {}
+    repeats = []
+    for item in items:
+        mark = item.get_closest_marker("postgres_once")
+        params = getattr(item, "callspec", None)
+        if mark is None or params is None or params.params.get("database_url") != "postgres":
+            continue
+        if mark.kwargs:  # postgres_once(fault="timeout"): the variant with these values
+            if any(params.params[name] != value for name, value in mark.kwargs.items()):
+                repeats.append(item)
+            continue
+        chosen = {name: params.params[name] for name in mark.args}
+        seen = first.setdefault((item.path.name, getattr(item, "originalname", item.name)), chosen)
+        if chosen != seen:
+            repeats.append(item)
+    return repeats
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """xdist worker: write the groups of the collected tests where the controller will read them."""
+    """`postgres_once`: the repeats are deselected (and counted as such in the summary). Then, in an
+    xdist worker: write the groups of the collected tests where the controller will read them."""
+    if repeats := _postgres_repeats(items):
+        config.hook.pytest_deselected(items=repeats)
+        dropped = set(map(id, repeats))
+        items[:] = [item for item in items if id(item) not in dropped]
     target = getattr(config, "workerinput", {}).get(_GROUPS)
     if not target:
         return
@@ -273,6 +308,7 @@ class _Postgres:
         self._made: list[str] = []  # databases still to drop at the end (on a server that is not ours)
         self.current_name = "cb_current_" + uuid.uuid4().hex[:8]  # see `current`
         self._current_exists = False
+        self._tables: str | None = None  # the migrated schema's tables, all empty in the template
         self.booted: Future[str] = self._executor.submit(self._boot)
 
     # on the background thread -------------------------------------------------------------------
@@ -403,6 +439,27 @@ class _Postgres:
         self._current_exists = True
         return self.current_name
 
+    def emptied(self, engine: Engine) -> bool:
+        """Empty the current database's tables in place (TRUNCATE ... RESTART IDENTITY), keeping the
+        engine's connections; False when that is not possible, and the caller takes a fresh copy."""
+        if not self._current_exists:
+            return False
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with engine.begin() as conn:
+                if self._tables is None:
+                    names = conn.exec_driver_sql(
+                        "SELECT quote_ident(tablename) FROM pg_tables"
+                        " WHERE schemaname = 'public' AND tablename <> 'alembic_version' ORDER BY 1"
+                    ).scalars()
+                    self._tables = ", ".join(names)
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '1s'")  # something still holds a table: copy
+                conn.exec_driver_sql(f"TRUNCATE {self._tables} RESTART IDENTITY CASCADE")
+        except SQLAlchemyError:
+            return False
+        return True
+
     def done_with(self, name: str) -> None:
         if self.server is None:
             self._executor.submit(self._drop, name)  # in the background, behind the next test's copy
@@ -519,12 +576,10 @@ def _database(request: pytest.FixtureRequest, tmp_path: Path, migrated: bool) ->
     pg = _postgres()
     if migrated:
         url = pg.url(pg.current_name)
-        _let_go(url)
-        pg.current()
-        try:
-            yield url
-        finally:
+        if not pg.emptied(shared_engine(url)):
             _let_go(url)
+            pg.current()
+        yield url
         return
     name = pg.blank()
     try:
@@ -551,7 +606,8 @@ def engine(database_url: str) -> Iterator[Engine]:
     this process's engine for it."""
     eng = shared_engine(database_url)
     yield eng
-    eng.dispose()
+    if eng.dialect.name == "sqlite":
+        eng.dispose()  # on PostgreSQL the connections stay open for the next test (see `_Postgres.emptied`)
 
 
 @pytest.fixture(scope="session")

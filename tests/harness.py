@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -127,6 +128,7 @@ class Harness:
         )
         wsgi = make_wsgi_app(self.app, engine, SIGNING_SECRET)
         self.server = create_server(wsgi, host="127.0.0.1", port=0, threads=4)
+        self._trigger_pipe = os.fstat(self.server.trigger.trigger).st_ino  # see `_trigger_problem`
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
@@ -147,6 +149,9 @@ class Harness:
         if dispatcher.threads:
             raise AssertionError(f"{len(dispatcher.threads)} waitress request thread(s) did not finish in 60 s")
 
+        if problem := self._trigger_problem():
+            raise AssertionError(problem)
+
         def stop_inside_the_loop() -> None:  # closing from this thread would race the loop's select()
             wasyncore.close_all(self.server._map)
 
@@ -155,6 +160,24 @@ class Harness:
         if self.thread.is_alive():
             raise AssertionError("the waitress loop did not stop in 60 s")
         self.executor.shutdown(wait=True)
+
+    def _trigger_problem(self) -> str | None:
+        """Why the loop's trigger pipe is no longer this server's own, if it is not: something in the
+        process closed its descriptor (once in a while a run failed on it with EBADF)."""
+        trigger = self.server.trigger
+        fd = trigger.trigger
+        try:
+            now = os.fstat(fd)
+        except OSError as exc:
+            found = f"fstat failed: {exc}"
+        else:
+            if now.st_ino == self._trigger_pipe:
+                return None
+            found = f"now inode {now.st_ino}, mode {now.st_mode:o}"
+        return (
+            f"the waitress trigger's write end (fd {fd}, pipe inode {self._trigger_pipe}) is no longer its own: "
+            f"{found}; waitress closed it itself: {trigger._closed}; loop thread alive: {self.thread.is_alive()}"
+        )
 
     # --- raw HTTP -------------------------------------------------------------------------------
     def post(

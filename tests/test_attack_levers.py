@@ -175,6 +175,7 @@ def test_negative_zero_is_stored_as_zero(cli, h, tmp_path, engine):
     assert cli("import-metrics", _csv(tmp_path, f"{REP},2026-W46,-0,,,,,"))[0] == 1  # text: only plain numbers
 
 
+@pytest.mark.postgres_once("cell")
 @pytest.mark.parametrize(
     ("cell", "column"),
     [("８０", "quota_attainment"), ("٥٠", "pipeline_quality"), ("２０２６-１１", "period"), ("2026-W४५", "period")],
@@ -370,6 +371,7 @@ def test_a_manager_sees_their_own_reps_and_never_anothers(cli, h, tmp_path, sub)
     assert check_blocks(_reply(h).get("blocks") or [], MESSAGE_BLOCKS) == []
 
 
+@pytest.mark.postgres_once("user")
 @pytest.mark.parametrize("sub", ["numbers", "mix", "org", "fitrisk", "fitrisk org"])
 @pytest.mark.parametrize("user", [FOREIGN, GONE_ADMIN, BOT_ADMIN, "UFOREIGNADMIN"])
 def test_outsiders_deactivated_and_bot_users_get_nothing(cli, h, tmp_path, sub, user):
@@ -542,6 +544,7 @@ def _runs(engine: Any) -> list[FitRiskRun]:
         return list(s.exec(select(FitRiskRun).order_by(col(FitRiskRun.id))).all())
 
 
+@pytest.mark.postgres_once("metadata")
 @pytest.mark.parametrize(
     "metadata",
     ["", "not json", "[]", "null", '{"scope": 5, "prefilled": {}}', '{"scope": "", "prefilled": {}}',
@@ -653,6 +656,7 @@ def test_a_form_from_another_organisation_stores_nothing(h):
     assert _runs(h.ctx.engine) == []
 
 
+@pytest.mark.postgres_once("state")
 @pytest.mark.parametrize("state", [[], "text", 5, {"value": []}, {"value": "50"}, {"other": {}}])
 def test_garbage_form_state_is_a_field_error_or_a_400_never_a_crash(h, errors, state):
     view = _open_fitrisk(h)

@@ -551,6 +551,7 @@ def test_the_same_done_click_replayed_is_answered_once(h, engine):
 # Faults while the plan is sent ------------------------------------------------------------------------
 
 
+@pytest.mark.postgres_once(fault="post-reset-history-down")
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_plan_whose_dm_fails_is_stored_once_and_never_sent_twice(h, engine, fault):
     body = h.submit_body(MANAGER, _plan_view(REP), SIMPLE, view_id="VFAULT")
@@ -984,6 +985,7 @@ def test_a_new_pip_after_closing_is_allowed_and_its_dm_is_not_mistaken_for_the_o
 # Faults while the PIP is sent or closed -----------------------------------------------------------------
 
 
+@pytest.mark.postgres_once(fault="post-reset-history-down")
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_pip_whose_dm_fails_is_stored_once_and_never_sent_twice(p, engine, fault):
     body = p.submit_body(MANAGER, _pip_view(), _pip_values(), view_id="VFAULT")
@@ -1000,6 +1002,7 @@ def test_a_pip_whose_dm_fails_is_stored_once_and_never_sent_twice(p, engine, fau
         assert "couldn't confirm the DM" in started[0]
 
 
+@pytest.mark.postgres_once(fault="post-reset-history-down")
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_close_whose_dm_fails_is_recorded_once_and_never_sent_twice(p, engine, fault):
     _start_pip(p)

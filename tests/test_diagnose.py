@@ -107,6 +107,7 @@ def test_slack_is_asked_about_each_person_once_per_request(h):
     assert h.fake.calls_to("views.open")
 
 
+@pytest.mark.postgres_once("caller")
 @pytest.mark.parametrize(
     ("caller", "team", "expected"),
     [

@@ -60,6 +60,7 @@ HISTORY_FAULTS = {
 }
 
 
+@pytest.mark.postgres_once("fault")
 @pytest.mark.parametrize("fault", list(HISTORY_FAULTS))
 def test_a_failed_history_lookup_stays_unknown_and_never_resends(
     cli, slack, engine, playbook, roster, monkeypatch, fault

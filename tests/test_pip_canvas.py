@@ -115,6 +115,7 @@ def test_an_admin_may_share_and_the_manager_is_told(h, engine):
     assert len(_dms_to(h.fake, REP2)) == 1
 
 
+@pytest.mark.postgres_once("caller")
 @pytest.mark.parametrize("caller", [OTHER_MANAGER, REP2, REP, STRANGER])
 def test_nobody_else_may_share(h, engine, caller):
     _, value = _start(h)
@@ -149,6 +150,7 @@ def test_the_same_refusal_whether_or_not_the_pip_exists(h, engine):
     assert _canvas_calls(h) == ([], [])
 
 
+@pytest.mark.postgres_once("error")
 @pytest.mark.parametrize(
     "error",
     ["free_teams_cannot_create_non_messaging_canvases", "canvas_disabled_user_team", "missing_scope", "not_allowed"],
