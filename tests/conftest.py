@@ -699,6 +699,14 @@ def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(
         storage.db, "make_engine", lambda url: shared_engine(url) if url == database_url else made_by_the_app(url)
     )
+    # Its Slack clients keep their retries but not the production waits between them, as the harness's
+    # (tests/harness.quick_retries: rate limits still wait for Retry-After).
+    import bot.slack.client as slack_client
+    from tests.harness import quick_retries
+
+    for name in ("make_web_client", "make_dispatch_client"):
+        made = getattr(slack_client, name)
+        monkeypatch.setattr(slack_client, name, lambda *a, _made=made, **k: quick_retries(_made(*a, **k)))
     monkeypatch.chdir(tmp_path)  # no stray .env is read
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-0000-secret-token")
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
