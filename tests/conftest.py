@@ -213,6 +213,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return GroupScheduling(config, log)
 
 
+def _interleaved(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The test files merged evenly, each keeping its own order: a file whose tests mostly wait on
+    purpose (bot processes, Retry-After, slow Slack) no longer has all workers waiting at once while
+    the cores idle. Every worker computes the same order (xdist checks the collections match)."""
+    by_file: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    keyed = [
+        ((i + 0.5) / len(tests), rank, i, item)
+        for rank, tests in enumerate(by_file.values())
+        for i, item in enumerate(tests)
+    ]
+    return [item for *_, item in sorted(keyed, key=lambda k: k[:3])]
+
+
 def _postgres_repeats(items: list[pytest.Item]) -> list[pytest.Item]:
     """The PostgreSQL variants that `postgres_once` leaves to SQLite: a named parameter holds another
     value than the one given, or than in the function's first PostgreSQL variant."""
@@ -245,6 +260,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target = getattr(config, "workerinput", {}).get(_GROUPS)
     if not target:
         return
+    items[:] = _interleaved(items)
     groups = {}
     for item in items:
         names = {
@@ -260,6 +276,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _GROUPS_FILE in config.stash:
         shutil.rmtree(config.stash[_GROUPS_FILE].parent, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A command run in-process (`bot.cli.main`) configures logging for the process: root's level and
+    one handler of its own, on that test's captured stderr, scrubbing that test's secrets. Left in
+    place, it stayed on root for every later test of the worker: it wrote to a closed stream and,
+    first in line, scrubbed other tests' records before caplog saw them (a test found its log line
+    with every "s" redacted, once the files ran in another order). Put logging back after each test."""
+    from bot.logging_setup import RedactingFilter
+
+    root = logging.getLogger()
+    before, level = root.handlers[:], root.level
+    levels = {
+        name: logging.getLogger(name).level
+        for name in ("slack_bolt", "slack_sdk", "coachbot.bolt", "urllib3", "waitress")
+    }
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and any(isinstance(f, RedactingFilter) for f in handler.filters):
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, was in levels.items():
+        logging.getLogger(name).setLevel(was)
 
 
 @pytest.fixture(autouse=True)
