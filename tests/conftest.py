@@ -9,7 +9,7 @@ Each test gets its own database, copied from a template that is migrated once pe
 file copy on SQLite, CREATE DATABASE ... TEMPLATE on PostgreSQL). On PostgreSQL the server starts,
 and the copy for the next test is made, on a background thread while tests run.
 
-Under pytest-xdist (`-n 3`, as scripts/test runs it) every worker is its own process with its own
+Under pytest-xdist (`-n 4`, as scripts/test runs it) every worker is its own process with its own
 databases and, without COACHBOT_TEST_PG_URL, its own throwaway server; the fault suite's report
 lines travel back to the controller, which prints them.
 
