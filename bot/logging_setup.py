@@ -138,6 +138,11 @@ class SafeTracebackFormatter(logging.Formatter):
         return safe_traceback(ei[1]) if ei[1] is not None else ""
 
 
+# slack_sdk and Bolt log whole request bodies (wiring scores included) at DEBUG, so they stay at WARNING
+# even when COACHBOT_LOG_LEVEL=DEBUG.
+NOISY_LOGGERS = ("slack_bolt", "slack_sdk", "coachbot.bolt", "urllib3", "waitress")
+
+
 def configure_logging(level: str, secrets: Iterable[str], stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(SafeTracebackFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -145,7 +150,5 @@ def configure_logging(level: str, secrets: Iterable[str], stream: TextIO | None 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # slack_sdk and Bolt log whole request bodies (wiring scores included) at DEBUG, so they stay
-    # at WARNING even when COACHBOT_LOG_LEVEL=DEBUG.
-    for noisy in ("slack_bolt", "slack_sdk", "coachbot.bolt", "urllib3", "waitress"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -285,14 +285,11 @@ def logging_as_it_was() -> Iterator[None]:
     place, it stayed on root for every later test of the worker: it wrote to a closed stream and,
     first in line, scrubbed other tests' records before caplog saw them (a test found its log line
     with every "s" redacted, once the files ran in another order). Put logging back after each test."""
-    from bot.logging_setup import RedactingFilter
+    from bot.logging_setup import NOISY_LOGGERS, RedactingFilter
 
     root = logging.getLogger()
     before, level = root.handlers[:], root.level
-    levels = {
-        name: logging.getLogger(name).level
-        for name in ("slack_bolt", "slack_sdk", "coachbot.bolt", "urllib3", "waitress")
-    }
+    levels = {name: logging.getLogger(name).level for name in NOISY_LOGGERS}
     yield
     for handler in root.handlers[:]:
         if handler not in before and any(isinstance(f, RedactingFilter) for f in handler.filters):
