@@ -10,6 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +54,23 @@ def quick_retries(client: WebClient) -> WebClient:
             if inner is not None:
                 inner.interval_calculator = QUICK_RETRY
     return client
+
+
+def stop_waitress(server: Any, loop: threading.Thread, check: Callable[[], str | None] = lambda: None) -> None:
+    """Stop a waitress server whose loop runs on `loop`: its request threads first, then (after `check`,
+    which may name a problem) everything closed from inside the loop, and the loop joined. See
+    `Harness.close` for why in this order."""
+    dispatcher = server.task_dispatcher
+    dispatcher.shutdown(cancel_pending=False, timeout=60)
+    if dispatcher.threads:
+        raise AssertionError(f"{len(dispatcher.threads)} waitress request thread(s) did not finish in 60 s")
+    if problem := check():
+        raise AssertionError(problem)
+    # closing from this thread would race the loop's select()
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    loop.join(timeout=60)
+    if loop.is_alive():
+        raise AssertionError("the waitress loop did not stop in 60 s")
 
 
 class TrackingExecutor(ThreadPoolExecutor):
@@ -144,21 +162,7 @@ class Harness:
         threads are joined first; only then is the loop told to close everything, from inside itself.
         """
         self.executor.drain()
-        dispatcher = self.server.task_dispatcher
-        dispatcher.shutdown(cancel_pending=False, timeout=60)
-        if dispatcher.threads:
-            raise AssertionError(f"{len(dispatcher.threads)} waitress request thread(s) did not finish in 60 s")
-
-        if problem := self._trigger_problem():
-            raise AssertionError(problem)
-
-        def stop_inside_the_loop() -> None:  # closing from this thread would race the loop's select()
-            wasyncore.close_all(self.server._map)
-
-        self.server.trigger.pull_trigger(stop_inside_the_loop)
-        self.thread.join(timeout=60)
-        if self.thread.is_alive():
-            raise AssertionError("the waitress loop did not stop in 60 s")
+        stop_waitress(self.server, self.thread, self._trigger_problem)
         self.executor.shutdown(wait=True)
 
     def _trigger_problem(self) -> str | None:

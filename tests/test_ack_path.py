@@ -70,8 +70,9 @@ def test_work_stands_aside_no_longer_than_its_yield(traffic: Traffic, monkeypatc
 @pytest.fixture
 def counted_server() -> Iterator[tuple[int, Traffic, list[int]]]:
     """A real waitress server with the counting channel; the app notes the count while it answers."""
-    from waitress import wasyncore
     from waitress.server import create_server
+
+    from tests.harness import stop_waitress
 
     traffic = Traffic()
     seen: list[int] = []
@@ -87,11 +88,8 @@ def counted_server() -> Iterator[tuple[int, Traffic, list[int]]]:
     loop.start()
     try:
         yield int(server.effective_port), traffic, seen
-    finally:  # as tests/harness.Harness.close: request threads first, then the loop closes all from inside
-        server.task_dispatcher.shutdown(cancel_pending=False, timeout=30)
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-        loop.join(timeout=30)
-        assert not loop.is_alive(), "the waitress loop did not stop"
+    finally:
+        stop_waitress(server, loop)
 
 
 def _quiet(traffic: Traffic) -> bool:
