@@ -765,17 +765,27 @@ def cli(slack: SlackFakeServer, database_url: str, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.fixture
-def import_csv(cli, tmp_path, slack):
+def import_csv(cli, tmp_path, slack, database_url, monkeypatch):
     """Import CSV data rows (header added) through `coachbot import`; asserts it succeeded.
 
     The import's own Slack look-ups are cleared from the fake, so tests see only their own calls.
+    An import a test process already ran from the same starting point is written back from what it
+    left the first time instead of run again (tests/import_snapshot.py says when, and why).
     """
+    from tests.import_snapshot import ImportReplay
+
+    replay = ImportReplay(shared_engine(database_url), slack.fake, monkeypatch)
 
     def run(*rows: str, name: str = "roster.csv") -> str:
         path = tmp_path / name
         path.write_text(HEADER + "\n".join(rows) + "\n")
-        code, out, err = cli("import", str(path))
-        assert code == 0, err
+
+        def command() -> str:
+            code, out, err = cli("import", str(path))
+            assert code == 0, err
+            return out
+
+        out = replay.run(rows, name, command)
         slack.fake.reset_calls()
         with slack.fake.lock:  # and the import's own DMs (plan offers to managers), so tests see only theirs
             slack.fake.history.clear()

@@ -67,7 +67,16 @@ def stop_waitress(server: Any, loop: threading.Thread, check: Callable[[], str |
     if problem := check():
         raise AssertionError(problem)
     # closing from this thread would race the loop's select()
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    try:
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    except OSError as exc:  # once in a while EBADF here: say what the trigger and the loop looked like
+        trigger = server.trigger
+        raise AssertionError(
+            f"pulling the waitress trigger failed: {exc}; {check() or 'its write end was its own pipe just before'}; "
+            f"trigger fds {getattr(trigger, '_fds', '?')}, read copy {getattr(trigger.socket, 'fd', '?')}, "
+            f"closed by waitress: {trigger._closed}, loop alive: {loop.is_alive()}, "
+            f"threads: {sorted(t.name for t in threading.enumerate())}"
+        ) from exc
     loop.join(timeout=60)
     if loop.is_alive():
         raise AssertionError("the waitress loop did not stop in 60 s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -289,3 +290,65 @@ def test_secret_looking_column_names_are_counted_not_shown(cli, tmp_path, engine
     problems = _rejected(cli, path)
     assert len(problems) == 1 and problems[0].startswith("unknown column(s): notes, 1 more not shown (known: rep,")
     assert SECRETS["bot"] not in problems[0]
+
+
+def _everything(engine) -> dict[str, list[dict]]:
+    from sqlalchemy import select as core_select
+
+    from tests.import_snapshot import _tables
+
+    with engine.connect() as conn:
+        return {
+            t.name: [dict(r._mapping) for r in conn.execute(core_select(t).order_by(*t.primary_key.columns))]
+            for t in _tables()
+        }
+
+
+def _wipe(engine) -> None:
+    """Back to a fresh copy's state: no rows, no sequence used."""
+    from tests.import_snapshot import _tables
+
+    with engine.begin() as conn:
+        for table in reversed(_tables()):
+            conn.execute(table.delete())
+        if engine.dialect.name == "postgresql":
+            for (sequence,) in conn.exec_driver_sql(
+                "SELECT quote_ident(sequencename) FROM pg_sequences WHERE schemaname = 'public'"
+            ):
+                conn.exec_driver_sql(f"SELECT setval('{sequence}', 1, false)")
+
+
+def test_a_replayed_import_writes_back_what_the_command_wrote(cli, slack, engine, tmp_path, monkeypatch):
+    """tests/import_snapshot.py: the tests' standard import runs once per process and is written back
+    after that. What it writes back is what the command left (rows, ids, the fake's counters); it never
+    replays onto a database that is not fresh."""
+    from tests.import_snapshot import ImportReplay
+
+    path = tmp_path / "replayed.csv"
+    path.write_text(HEADER + "\n".join(STANDARD_ROWS) + "\n")
+    ran: list[str] = []
+
+    def command() -> str:
+        ran.append("import")
+        code, out, err = cli("import", str(path))
+        assert code == 0, err
+        return out
+
+    replay = ImportReplay(engine, slack.fake, monkeypatch)
+    name = f"replayed-{id(engine)}-{tmp_path.name}.csv"  # a key no other test records
+    ts_before = repr(slack.fake.ts)
+    out = replay.run(STANDARD_ROWS, name, command)
+    assert ran == ["import"] and "3 new people" in out
+    by_command, ts_after = _everything(engine), repr(slack.fake.ts)
+    assert by_command["person"] and ts_after != ts_before  # it wrote people and posted the manager's offer
+
+    assert "2 unchanged" in replay.run(STANDARD_ROWS, name, command)
+    assert ran == ["import", "import"]  # not fresh any more: the command ran again (and changed nothing)
+    assert _everything(engine) == by_command
+
+    _wipe(engine)
+    slack.fake.ts = itertools.count(int(ts_before[6:-1]))
+    assert replay.run(STANDARD_ROWS, name, command) == out
+    assert ran == ["import", "import"]  # written back this time
+    assert _everything(engine) == by_command
+    assert repr(slack.fake.ts) == ts_after
