@@ -91,6 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "sqlite_only: run on SQLite only; the database backend cannot change what the test checks"
     )
     config.addinivalue_line(
+        "markers", "runs_long: takes 5 s or more (bot processes, Retry-After waits); scheduled early in the run"
+    )
+    config.addinivalue_line(
         "markers",
         "postgres_once(*argnames, **values): on PostgreSQL run only the first value of these parameters, or"
         " the given values (they vary input the backend cannot change: who is refused, which Slack fault);"
@@ -213,15 +216,21 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return GroupScheduling(config, log)
 
 
+# Where the `runs_long` tests are spread: over the first part of the run, not at its end.
+_LONG_SPREAD = 0.3
+
+
 def _interleaved(items: list[pytest.Item]) -> list[pytest.Item]:
     """The test files merged evenly, each keeping its own order: a file whose tests mostly wait on
     purpose (bot processes, Retry-After, slow Slack) no longer has all workers waiting at once while
-    the cores idle. Every worker computes the same order (xdist checks the collections match)."""
+    the cores idle. The `runs_long` tests (5-12 s each) are spread over the run's first 30%: one of
+    them handed out last kept a single worker busy for seconds after the others had finished. Every
+    worker computes the same order (xdist checks the collections match)."""
     by_file: dict[str, list[pytest.Item]] = {}
     for item in items:
         by_file.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
     keyed = [
-        ((i + 0.5) / len(tests), rank, i, item)
+        ((i + 0.5) / len(tests) * (_LONG_SPREAD if item.get_closest_marker("runs_long") else 1), rank, i, item)
         for rank, tests in enumerate(by_file.values())
         for i, item in enumerate(tests)
     ]

@@ -42,22 +42,24 @@ _CLI_PATCHES = 3  # the `cli` fixture's own monkeypatch.setattr calls (make_engi
 class _Recorded:
     tables: list[tuple[str, list[dict[str, Any]]]]
     sequences: list[tuple[str, int]]  # PostgreSQL: sequence name, last value handed out
-    fake: dict[str, Any]  # the fake's fields the import changed, as it left them
+    fake: dict[str, Any]  # the fake's fields the import changed, as it left them (a copy)
     out: str
 
 
 _RECORDED: dict[tuple[Any, ...], _Recorded] = {}
 
 
-def _fake_state(fake: SlackFake) -> dict[str, Any]:
-    state: dict[str, Any] = {}
-    for f in fields(fake):
-        if f.name in _NOT_STATE:
-            continue
-        value = getattr(fake, f.name)
-        # a counter's repr is where it stands ("count(3)"), without using a number up
-        state[f.name] = repr(value) if isinstance(value, itertools.count) else copy.deepcopy(value)
-    return state
+def _fake_state(fake: SlackFake) -> dict[str, str]:
+    """The fake's fields as their reprs: what they hold, a counter where it stands ("count(3)", without
+    using a number up)."""
+    return {f.name: repr(getattr(fake, f.name)) for f in fields(fake) if f.name not in _NOT_STATE}
+
+
+def _copied(value: Any) -> Any:
+    """A copy to keep or to hand out; a counter becomes a new one that starts where it stood."""
+    if isinstance(value, itertools.count):
+        return itertools.count(int(repr(value)[len("count(") : -1]))
+    return copy.deepcopy(value)
 
 
 def _key(engine: Engine, rows: tuple[str, ...], name: str, fake: SlackFake) -> tuple[Any, ...]:
@@ -71,7 +73,7 @@ def _key(engine: Engine, rows: tuple[str, ...], name: str, fake: SlackFake) -> t
         name,
         datetime.now(UTC).date(),
         repr(env),
-        repr(sorted(_fake_state(fake).items())),
+        tuple(sorted(_fake_state(fake).items())),
     )
 
 
@@ -130,7 +132,7 @@ class ImportReplay:
         from sqlalchemy import select
 
         after = _fake_state(self.fake)
-        changed = {name: value for name, value in after.items() if value != before[name]}
+        changed = {name: _copied(getattr(self.fake, name)) for name, value in after.items() if value != before[name]}
         tables: list[tuple[str, list[dict[str, Any]]]] = []
         sequences: list[tuple[str, int]] = []
         with self.engine.connect() as conn:
@@ -151,9 +153,8 @@ class ImportReplay:
         by_name = {t.name: t for t in _tables()}
         with self.engine.begin() as conn:
             for name, rows in recorded.tables:
-                conn.execute(by_name[name].insert(), copy.deepcopy(rows))
+                conn.execute(by_name[name].insert(), rows)
             for sequence, value in recorded.sequences:
                 conn.exec_driver_sql(f"SELECT setval('{sequence}', {value}, true)")
         for name, value in recorded.fake.items():
-            counter = isinstance(getattr(self.fake, name), itertools.count)
-            setattr(self.fake, name, itertools.count(int(value[6:-1])) if counter else copy.deepcopy(value))
+            setattr(self.fake, name, _copied(value))

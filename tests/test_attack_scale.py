@@ -164,6 +164,7 @@ def test_a_zero_negative_or_garbage_retry_after_is_waited_out_once(slack, engine
     assert {(r.status, r.attempts) for r in _nudge_rows(engine)} == {("sent", 1)}  # a 429 is not an attempt
 
 
+@pytest.mark.runs_long
 def test_a_429_on_conversations_open_posts_nothing_and_waits_like_a_post(slack, engine, playbook, database_url):
     """No DM channel known yet: workspace 0's conversations.open answers 429 twice. Nothing is posted for
     those rows until it is open, no attempt is counted, and every rep gets the nudge once."""

@@ -228,6 +228,7 @@ def test_restart_mid_send_resolves_without_duplicates(cli, slack, engine, playbo
     assert [r.status for r in _rows(engine)] == ["sent", "sent"]
 
 
+@pytest.mark.runs_long
 def test_two_dispatchers_at_once_send_each_message_once(
     cli,
     slack,

@@ -57,6 +57,7 @@ def _time_passes(engine, seconds: float) -> None:
         s.commit()
 
 
+@pytest.mark.runs_long
 def test_a_429_burst_from_one_workspace_holds_back_that_workspace_alone(slack, engine, playbook, database_url):
     """Workspace 0 answers its first three posts with 429 + Retry-After 1: its lane waits each one out
     (no attempt counted, nothing posted twice) while the other workspaces' nudges all go out first."""

@@ -181,6 +181,7 @@ def test_a_refused_commitment_dm_leaves_nothing_behind(harness, engine, roster):
     assert any("was not created" in t for t in _dm_texts(fake, f"D{MANAGER}"))
 
 
+@pytest.mark.runs_long
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_check_ins_during_a_slow_recovery_are_acknowledged_and_stored(harness, engine, playbook, roster):
     """On SQLite a transaction holds the write lock: recovery must not hold one while Slack is slow."""

@@ -57,6 +57,7 @@ def _nudge_keys(fake) -> list[str]:
     return [k for k in sent_keys(fake) if ":nudge:" in k]
 
 
+@pytest.mark.runs_long
 def test_bot_killed_mid_pass_then_restarted_delivers_each_message_once(
     slack,
     engine,
@@ -87,6 +88,7 @@ def test_bot_killed_mid_pass_then_restarted_delivers_each_message_once(
     assert set(keys) == {f"T0TEAM:{r}:nudge:{period}" for r in reps}
 
 
+@pytest.mark.runs_long
 def test_two_bots_on_one_database(slack, engine, playbook, database_url, tmp_path):
     reps, _ = _due_now(engine, playbook, slack, 20, "UTWO")
     slack.fake.delays["chat.postMessage"] = 0.01
@@ -139,6 +141,7 @@ def test_two_bots_on_one_database(slack, engine, playbook, database_url, tmp_pat
     assert "database is locked" not in logs and "Traceback" not in logs
 
 
+@pytest.mark.runs_long
 def test_slack_failing_in_bursts_delays_but_never_loses_or_doubles(
     cli,
     slack,
@@ -183,6 +186,7 @@ def test_slack_failing_in_bursts_delays_but_never_loses_or_doubles(
     assert sorted(r.status for r in rows) == ["sent"] * 12
 
 
+@pytest.mark.runs_long
 def test_handlers_acknowledge_in_time_while_slack_is_slow(slack, engine, database_url, tmp_path, import_csv):
     import_csv(*STANDARD_ROWS)
     bot = BotProcess(slack.api_url, database_url, tmp_path).start()

@@ -65,6 +65,7 @@ def own_engines(database_url: str) -> Iterator[list]:
         eng.dispose()
 
 
+@pytest.mark.runs_long
 @postgres_only
 def test_two_dispatchers_with_their_own_engines_share_the_outbox_under_load(
     slack, engine, playbook, database_url, own_engines
@@ -98,6 +99,7 @@ def test_two_dispatchers_with_their_own_engines_share_the_outbox_under_load(
     assert len(senders) == 300
 
 
+@pytest.mark.runs_long
 @postgres_only
 def test_three_dispatch_processes_share_the_outbox(slack, engine, playbook, database_url, tmp_path):
     expected = seed_fleet(engine, 5, 40, slack.fake)  # 200 nudges in five workspaces

@@ -6,7 +6,12 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import make_engine
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import HEAD_REVISION, current_revision, head_revision, scripts_head, upgrade
+
+
+def test_the_named_head_is_the_newest_migration():
+    """storage.migrate.HEAD_REVISION spares every start an import of Alembic; a new migration must move it."""
+    assert scripts_head() == HEAD_REVISION, f"set storage.migrate.HEAD_REVISION to {scripts_head()!r}"
 
 
 def test_upgrade_from_first_migration_keeps_rows(blank_database_url):
