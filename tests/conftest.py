@@ -216,14 +216,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
     return GroupScheduling(config, log)
 
 
-# Where the `runs_long` tests are spread: over the first part of the run, not at its end.
-_LONG_SPREAD = 0.3
+# Where the `runs_long` tests are spread: over the first three quarters of the run, not at its end.
+_LONG_SPREAD = 0.75
 
 
 def _interleaved(items: list[pytest.Item]) -> list[pytest.Item]:
     """The test files merged evenly, each keeping its own order: a file whose tests mostly wait on
     purpose (bot processes, Retry-After, slow Slack) no longer has all workers waiting at once while
-    the cores idle. The `runs_long` tests (5-12 s each) are spread over the run's first 30%: one of
+    the cores idle. The `runs_long` tests (5-12 s each) are spread over the run's first 75%: one of
     them handed out last kept a single worker busy for seconds after the others had finished. Every
     worker computes the same order (xdist checks the collections match)."""
     by_file: dict[str, list[pytest.Item]] = {}
