@@ -707,15 +707,50 @@ def _let_go(url: str) -> None:
         _ENGINES[url].dispose()
 
 
+# The SQLite file the tests of this process use, as copied from the template: (inode, schema version).
+_SQLITE_COPY: dict[str, tuple[int, int]] = {}
+
+
 def _fresh_sqlite(basetemp: Path) -> str:
+    """The process's SQLite test database, given back as a fresh copy of the template would be: emptied
+    in place when it is still the file copied and at the template's schema (the engine's connections,
+    and the statements each has prepared, stay warm), else copied again."""
     path = basetemp / "current" / "coachbot.db"
     url = f"sqlite:///{path}"
+    if _sqlite_emptied(path, url):
+        return url
     _let_go(url)
     path.parent.mkdir(exist_ok=True)
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
     shutil.copyfile(_sqlite_template(basetemp), path)
+    with closing(sqlite3.connect(path)) as conn:
+        _SQLITE_COPY[url] = (path.stat().st_ino, conn.execute("PRAGMA schema_version").fetchone()[0])
     return url
+
+
+def _sqlite_emptied(path: Path, url: str) -> bool:
+    """Every table emptied, children first (foreign keys stay on). SQLite hands out a table's next id as
+    one past the largest, so an empty table starts again at 1, and rows come back in id order: as on a
+    new copy. False when the file is not the one copied (a test replaced it), its schema changed, or a
+    table is still held after the busy timeout."""
+    copied = _SQLITE_COPY.get(url)
+    if copied is None or url not in _ENGINES or not path.exists() or path.stat().st_ino != copied[0]:
+        return False
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import SQLModel
+
+    import storage.models  # noqa: F401  (every table on SQLModel.metadata)
+
+    try:
+        with _ENGINES[url].begin() as conn:
+            if conn.exec_driver_sql("PRAGMA schema_version").scalar() != copied[1]:
+                return False
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                conn.exec_driver_sql(f'DELETE FROM "{table.name}"')
+    except SQLAlchemyError:
+        return False
+    return True
 
 
 def _database(request: pytest.FixtureRequest, tmp_path: Path, migrated: bool) -> Iterator[str]:
@@ -723,11 +758,7 @@ def _database(request: pytest.FixtureRequest, tmp_path: Path, migrated: bool) ->
         if not migrated:
             yield f"sqlite:///{tmp_path / 'blank.db'}"
             return
-        url = _fresh_sqlite(request.getfixturevalue("tmp_path_factory").getbasetemp())
-        try:
-            yield url
-        finally:
-            _let_go(url)
+        yield _fresh_sqlite(request.getfixturevalue("tmp_path_factory").getbasetemp())
         return
     request.getfixturevalue("pg_admin_url")
     pg = _postgres()
@@ -761,10 +792,7 @@ def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 def engine(database_url: str) -> Iterator[Engine]:
     """The test's database (already at the newest schema: it is a copy of the migrated template), on
     this process's engine for it."""
-    eng = shared_engine(database_url)
-    yield eng
-    if eng.dialect.name == "sqlite":
-        eng.dispose()  # on PostgreSQL the connections stay open for the next test (see `_Postgres.emptied`)
+    yield shared_engine(database_url)  # its connections stay open for the next test (see `_fresh_sqlite`, `emptied`)
 
 
 @pytest.fixture(scope="session")
