@@ -556,7 +556,7 @@ class SlackFakeServer:
         # to see the request (set first, so the loop cannot take the wake-up before it).
         self.httpd._BaseServer__shutdown_request = True  # type: ignore[attr-defined]
         with contextlib.suppress(OSError):
-            socket.create_connection(self.httpd.server_address[:2], timeout=1).close()
+            socket.create_connection(("127.0.0.1", self.httpd.server_address[1]), timeout=1).close()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from bot.playbook.content import YAML_LOADER
 from bot.playbook.file import (
     CAUSES,
     DEFAULT,
@@ -266,11 +267,6 @@ def parse_playbook(data: Any, source: str) -> Playbook:
     return Playbook.from_file(document, source)
 
 
-# libyaml's safe loader parses the playbook ~8x faster than PyYAML's pure-Python one (every command
-# loads it once); the same documents and errors, so fall back to the pure one where libyaml is absent.
-_YAML_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_playbook(path: str | None = None) -> Playbook:
     """Load the organization's playbook, or the shipped default when no path is given."""
     if not path:
@@ -291,7 +287,7 @@ def _shipped_playbook() -> Playbook:
 
 def _parse_yaml(raw: str, source: str) -> Playbook:
     try:
-        data = yaml.load(raw, Loader=_YAML_LOADER)  # a safe loader (libyaml's when present)
+        data = yaml.load(raw, Loader=YAML_LOADER)  # a safe loader (libyaml's when present)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "somewhere"
