@@ -26,6 +26,7 @@ import itertools
 import os
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def _key(engine: Engine, rows: tuple[str, ...], name: str, fake: SlackFake) -> t
     )
 
 
+@cache
 def _tables() -> list[Any]:
     from sqlmodel import SQLModel
 
