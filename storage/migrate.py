@@ -69,8 +69,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     cfg = _config()
     for attempt in range(3):
-        if current_revision(engine) == target:
-            return
         try:
             with engine.begin() as conn:
                 if conn.dialect.name == "postgresql":

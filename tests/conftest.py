@@ -22,6 +22,7 @@ still runs on both databases, its input variations on one.
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import logging
@@ -372,6 +373,17 @@ class _NoPostgres(Exception):
     pass
 
 
+@functools.cache
+def schema_tables() -> list[Any]:
+    """The schema's tables as the models declare them, each after the tables it refers to (a test
+    checks the models and the migrated schema agree). Sorted once per process."""
+    from sqlmodel import SQLModel
+
+    import storage.models  # noqa: F401  (every table registered on SQLModel.metadata)
+
+    return list(SQLModel.metadata.sorted_tables)
+
+
 class _PgShape:
     """What `_Postgres.emptied` needs to know of the migrated schema, read once per process."""
 
@@ -389,27 +401,10 @@ class _PgShape:
         )
         sequences = {str(table): str(sequence) for table, sequence in found if sequence}
         children: dict[str, set[str]] = {}
-        for child, parent in conn.exec_driver_sql(
-            "SELECT quote_ident(conrelid::regclass::text), quote_ident(confrelid::regclass::text)"
-            " FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
-        ):
-            children.setdefault(str(parent), set()).add(str(child))
-        order: list[str] = []  # children first: a table after every table that refers to it is deleted
-        seen: set[str] = set()
-
-        def visit(table: str) -> None:
-            if table not in seen:
-                seen.add(table)
-                for child in sorted(children.get(table, ())):
-                    visit(child)
-                order.append(table)
-
-        tables = conn.exec_driver_sql(
-            "SELECT quote_ident(relname) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
-        )
-        for table in sorted(str(t) for (t,) in tables):
-            visit(table)
-        return cls(sequences, children, order)
+        for table in schema_tables():
+            for key in table.foreign_keys:
+                children.setdefault(key.column.table.name, set()).add(table.name)
+        return cls(sequences, children, [table.name for table in reversed(schema_tables())])
 
     def referring(self, table: str) -> set[str]:
         """Every table that refers to `table`, directly or through others."""
@@ -781,15 +776,12 @@ def _sqlite_emptied(path: Path, url: str) -> bool:
     if copied is None or url not in _ENGINES or not path.exists() or path.stat().st_ino != copied[0]:
         return False
     from sqlalchemy.exc import SQLAlchemyError
-    from sqlmodel import SQLModel
-
-    import storage.models  # noqa: F401  (every table on SQLModel.metadata)
 
     try:
         with _ENGINES[url].begin() as conn:
             if conn.exec_driver_sql("PRAGMA schema_version").scalar() != copied[1]:
                 return False
-            for table in reversed(SQLModel.metadata.sorted_tables):
+            for table in reversed(schema_tables()):
                 conn.exec_driver_sql(f'DELETE FROM "{table.name}"')
     except SQLAlchemyError:
         return False

@@ -26,8 +26,9 @@ import itertools
 import os
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from tests.conftest import schema_tables
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -41,7 +42,7 @@ _CLI_PATCHES = 3  # the `cli` fixture's own monkeypatch.setattr calls (make_engi
 
 @dataclass
 class _Recorded:
-    tables: list[tuple[str, list[dict[str, Any]]]]
+    tables: list[tuple[Any, list[dict[str, Any]]]]  # (table, its rows), parents first
     sequences: list[tuple[str, int]]  # PostgreSQL: sequence name, last value handed out
     fake: dict[str, Any]  # the fake's fields the import changed, as it left them (a copy)
     out: str
@@ -78,19 +79,21 @@ def _key(engine: Engine, rows: tuple[str, ...], name: str, fake: SlackFake) -> t
     )
 
 
-@cache
-def _tables() -> list[Any]:
-    from sqlmodel import SQLModel
+def table_rows(conn: Connection) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Every table that has rows, parents first, with its rows in primary-key order."""
+    from sqlalchemy import select
 
-    import storage.models  # noqa: F401  (every table registered on SQLModel.metadata)
-
-    return list(SQLModel.metadata.sorted_tables)
+    found = []
+    for table in schema_tables():
+        order = list(table.primary_key.columns) or list(table.columns)
+        if rows := [dict(r._mapping) for r in conn.execute(select(table).order_by(*order))]:
+            found.append((table, rows))
+    return found
 
 
 def _fresh(conn: Connection) -> bool:
     """Every table empty and (PostgreSQL) no sequence used: what a new copy of the template is."""
-    tables = _tables()
-    anything = " OR ".join(f'EXISTS (SELECT 1 FROM "{t.name}")' for t in tables)
+    anything = " OR ".join(f'EXISTS (SELECT 1 FROM "{t.name}")' for t in schema_tables())
     if conn.exec_driver_sql(f"SELECT 1 WHERE {anything}").first() is not None:
         return False
     if conn.dialect.name == "postgresql":
@@ -131,18 +134,11 @@ class ImportReplay:
         return out
 
     def _record(self, before: dict[str, Any], out: str) -> _Recorded:
-        from sqlalchemy import select
-
         after = _fake_state(self.fake)
         changed = {name: _copied(getattr(self.fake, name)) for name, value in after.items() if value != before[name]}
-        tables: list[tuple[str, list[dict[str, Any]]]] = []
         sequences: list[tuple[str, int]] = []
         with self.engine.connect() as conn:
-            for table in _tables():
-                order = list(table.primary_key.columns) or list(table.columns)
-                rows = [dict(r._mapping) for r in conn.execute(select(table).order_by(*order))]
-                if rows:
-                    tables.append((table.name, rows))
+            tables = table_rows(conn)
             if conn.dialect.name == "postgresql":
                 found = conn.exec_driver_sql(
                     "SELECT quote_ident(sequencename), last_value FROM pg_sequences"
@@ -152,10 +148,9 @@ class ImportReplay:
         return _Recorded(tables=tables, sequences=sequences, fake=changed, out=out)
 
     def _write_back(self, recorded: _Recorded) -> None:
-        by_name = {t.name: t for t in _tables()}
         with self.engine.begin() as conn:
-            for name, rows in recorded.tables:
-                conn.execute(by_name[name].insert(), rows)
+            for table, rows in recorded.tables:
+                conn.execute(table.insert(), rows)
             for sequence, value in recorded.sequences:
                 conn.exec_driver_sql(f"SELECT setval('{sequence}', {value}, true)")
         for name, value in recorded.fake.items():

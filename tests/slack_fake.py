@@ -565,7 +565,6 @@ class SlackFakeServer:
         self.fake = fake or SlackFake()
         handler = type("Handler", (_Handler,), {"fake": self.fake})
         self.httpd = _QuietServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
         # The loop looks for a stop request between connections, or every half second when idle (polling
         # every 5 ms cost ~8 ms of CPU a second, in every test); __exit__ wakes it with a connection.
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True)

@@ -293,23 +293,18 @@ def test_secret_looking_column_names_are_counted_not_shown(cli, tmp_path, engine
 
 
 def _everything(engine) -> dict[str, list[dict]]:
-    from sqlalchemy import select as core_select
-
-    from tests.import_snapshot import _tables
+    from tests.import_snapshot import table_rows
 
     with engine.connect() as conn:
-        return {
-            t.name: [dict(r._mapping) for r in conn.execute(core_select(t).order_by(*t.primary_key.columns))]
-            for t in _tables()
-        }
+        return {table.name: rows for table, rows in table_rows(conn)}
 
 
 def _wipe(engine) -> None:
     """Back to a fresh copy's state: no rows, no sequence used."""
-    from tests.import_snapshot import _tables
+    from tests.conftest import schema_tables
 
     with engine.begin() as conn:
-        for table in reversed(_tables()):
+        for table in reversed(schema_tables()):
             conn.execute(table.delete())
         if engine.dialect.name == "postgresql":
             for (sequence,) in conn.exec_driver_sql(
